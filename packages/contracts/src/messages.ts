@@ -1,0 +1,233 @@
+import { z } from 'zod';
+
+/** Bumped on any incompatible change to a message below; every message carries it as `v`. */
+export const CONTRACT_VERSION = 1 as const;
+const v = z.literal(CONTRACT_VERSION);
+
+const id = z.string().min(1).max(256);
+const ms = z.number().int().nonnegative();
+
+/** RAGFlow's parser_config is free-form JSON; known keys are typed, the rest pass through. */
+export const ParserConfig = z
+  .looseObject({
+    chunk_token_num: z.number().int().positive().optional(),
+    delimiter: z.string().optional(),
+    overlapped_percent: z.number().min(0).max(100).optional(),
+    filename_embd_weight: z.number().min(0).max(1).optional(),
+    task_page_size: z.number().int().positive().optional(),
+    layout_recognize: z.union([z.string(), z.boolean()]).optional(),
+    pages: z.array(z.array(z.number())).optional(),
+  });
+export type ParserConfig = z.infer<typeof ParserConfig>;
+
+/**
+ * Everything a stage needs to know about the task it works on. The bridge builds it from
+ * RAGFlow's task/document/knowledgebase/tenant join, so later stages never read MySQL.
+ */
+export const TaskContext = z.object({
+  task_id: id,
+  doc_id: id,
+  kb_id: id,
+  tenant_id: id,
+  task_type: z.string(),
+  from_page: z.number().int(),
+  to_page: z.number().int(),
+  priority: z.number().int(),
+  retry_count: z.number().int().nonnegative(),
+  parser_id: z.string(),
+  parser_config: ParserConfig,
+  doc_name: z.string(),
+  doc_type: z.string(),
+  /** storage address: bucket and object name (RAGFlow: kb_id and document.location) */
+  bucket: z.string(),
+  location: z.string(),
+  size: z.number().int().nonnegative(),
+  language: z.string(),
+  embd_id: z.string(),
+  pagerank: z.number().int(),
+  /** ms epoch when the bridge handed the task to JetStream */
+  received_at: ms,
+});
+export type TaskContext = z.infer<typeof TaskContext>;
+
+export const TaskMessage = z.object({
+  v,
+  kind: z.literal('task'),
+  task: TaskContext,
+  /** where the task came from: Redis stream and entry id */
+  source: z.object({ stream: z.string(), entry_id: z.string() }),
+});
+export type TaskMessage = z.infer<typeof TaskMessage>;
+
+/** A chunk with RAGFlow's Elasticsearch field names (reference/ragflow.md §4). */
+export const Chunk = z.looseObject({
+  id: z.string().regex(/^[0-9a-f]{16}$/, 'chunk id must be 16 hex chars (xxh64)'),
+  doc_id: id,
+  kb_id: id,
+  docnm_kwd: z.string(),
+  title_tks: z.string(),
+  title_sm_tks: z.string(),
+  content_with_weight: z.string(),
+  content_ltks: z.string(),
+  content_sm_ltks: z.string(),
+  page_num_int: z.array(z.number().int()),
+  position_int: z.array(z.array(z.number().int())),
+  top_int: z.array(z.number().int()),
+  important_kwd: z.array(z.string()).default([]),
+  create_time: z.string(),
+  create_timestamp_flt: z.number(),
+  img_id: z.string(),
+  /** tokens of content_with_weight (cl100k_base) */
+  token_count: z.number().int().nonnegative(),
+});
+export type Chunk = z.infer<typeof Chunk>;
+export type ChunkInput = z.input<typeof Chunk>;
+
+/** Subset of TaskContext downstream stages carry along with each batch. */
+export const TaskRef = TaskContext.pick({
+  task_id: true,
+  doc_id: true,
+  kb_id: true,
+  tenant_id: true,
+  embd_id: true,
+  doc_name: true,
+  from_page: true,
+  to_page: true,
+  received_at: true,
+}).extend({ filename_embd_weight: z.number().min(0).max(1).optional() });
+export type TaskRef = z.infer<typeof TaskRef>;
+
+export const ChunkBatch = z.object({
+  v,
+  kind: z.literal('chunks'),
+  task: TaskRef,
+  batch_no: z.number().int().nonnegative(),
+  chunks: z.array(Chunk).min(1),
+});
+export type ChunkBatch = z.infer<typeof ChunkBatch>;
+
+/** Vectors travel as base64 of little-endian float32, one string per chunk (about 3x smaller than JSON numbers). */
+export const PackedVectors = z.object({
+  encoding: z.literal('f32le-base64'),
+  dim: z.number().int().positive(),
+  data: z.array(z.string()),
+});
+export type PackedVectors = z.infer<typeof PackedVectors>;
+
+export const EmbeddedBatch = z
+  .object({
+    v,
+    kind: z.literal('embedded'),
+    task: TaskRef,
+    batch_no: z.number().int().nonnegative(),
+    model: z.string(),
+    /** tokens the embedding backend counted for this batch (title included once per task) */
+    tokens: z.number().int().nonnegative(),
+    chunks: z.array(Chunk).min(1),
+    vectors: PackedVectors,
+  })
+  .refine((b) => b.vectors.data.length === b.chunks.length, {
+    message: 'vectors.data must have one entry per chunk',
+    path: ['vectors', 'data'],
+  });
+export type EmbeddedBatch = z.infer<typeof EmbeddedBatch>;
+
+/** Parser -> indexer: the task produced exactly `batches` batches holding `chunks` chunks. */
+export const TaskManifest = z.object({
+  v,
+  kind: z.literal('manifest'),
+  task: TaskRef,
+  batches: z.number().int().nonnegative(),
+  chunks: z.number().int().nonnegative(),
+  parse_ms: z.number().nonnegative(),
+});
+export type TaskManifest = z.infer<typeof TaskManifest>;
+
+export const IndexMessage = z.union([EmbeddedBatch, TaskManifest]);
+export type IndexMessage = z.infer<typeof IndexMessage>;
+
+const eventBase = { v, task_id: id, doc_id: id, at: ms };
+
+/** A line for the task's progress_msg, optionally raising its progress (RAGFlow semantics, -1 = failed). */
+export const ProgressEvent = z.object({
+  ...eventBase,
+  kind: z.literal('progress'),
+  stage: z.enum(['bridge', 'parser', 'embedder', 'indexer', 'monitor']),
+  progress: z.number().min(-1).max(1).nullable(),
+  msg: z.string(),
+  /** adds RAGFlow's "Page(a~b): " prefix */
+  page_range: z.object({ from: z.number().int(), to: z.number().int() }).nullable(),
+});
+export type ProgressEvent = z.infer<typeof ProgressEvent>;
+
+export const BatchIndexedEvent = z.object({
+  ...eventBase,
+  kind: z.literal('batch_indexed'),
+  kb_id: id,
+  batch_no: z.number().int().nonnegative(),
+  chunk_ids: z.array(z.string()),
+  tokens: z.number().int().nonnegative(),
+  indexed_batches: z.number().int().nonnegative(),
+  /** null until the parser's manifest reached the indexer */
+  total_batches: z.number().int().nonnegative().nullable(),
+});
+export type BatchIndexedEvent = z.infer<typeof BatchIndexedEvent>;
+
+export const TaskCompletedEvent = z.object({
+  ...eventBase,
+  kind: z.literal('completed'),
+  kb_id: id,
+  chunks: z.number().int().nonnegative(),
+  tokens: z.number().int().nonnegative(),
+  batches: z.number().int().nonnegative(),
+  /** ms from the bridge's hand-off to completion */
+  duration_ms: z.number().nonnegative(),
+});
+export type TaskCompletedEvent = z.infer<typeof TaskCompletedEvent>;
+
+export const PipelineEvent = z.discriminatedUnion('kind', [ProgressEvent, BatchIndexedEvent, TaskCompletedEvent]);
+export type PipelineEvent = z.infer<typeof PipelineEvent>;
+
+/** A message a stage gave up on; the monitor fails its task with `error.message`. */
+export const DeadLetter = z.object({
+  v,
+  kind: z.literal('dead_letter'),
+  stage: z.enum(['bridge', 'parser', 'embedder', 'indexer', 'monitor']),
+  subject: z.string(),
+  stream_seq: z.number().int().nonnegative().nullable(),
+  deliveries: z.number().int().nonnegative(),
+  error: z.object({ name: z.string(), message: z.string(), retryable: z.boolean() }),
+  task_id: z.string().nullable(),
+  doc_id: z.string().nullable(),
+  /** the original payload, base64, so it can be replayed */
+  data_b64: z.string(),
+  headers: z.record(z.string(), z.array(z.string())),
+  at: ms,
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;
+
+/**
+ * One entry of RAGFlow's Redis queue (field `message`). Only `id`, `task_type` and `doc_ids` are
+ * authoritative; everything else is re-read from MySQL (DESIGN.md §2).
+ */
+export const RagflowQueueMessage = z.looseObject({
+  id: z.string().min(1).max(64),
+  doc_id: z.string().optional(),
+  task_type: z.string().optional(),
+  doc_ids: z.array(z.string()).optional(),
+  priority: z.number().int().optional(),
+});
+export type RagflowQueueMessage = z.infer<typeof RagflowQueueMessage>;
+
+/** Registry used by the JSON Schema export. */
+export const SCHEMAS = {
+  TaskMessage,
+  ChunkBatch,
+  EmbeddedBatch,
+  TaskManifest,
+  ProgressEvent,
+  BatchIndexedEvent,
+  TaskCompletedEvent,
+  DeadLetter,
+  RagflowQueueMessage,
+} as const;

@@ -1,0 +1,134 @@
+/**
+ * Every JetStream subject, stream and durable consumer name Ragline uses.
+ * A prefix lets several environments share one NATS server.
+ */
+export interface TopologyNames {
+  readonly subjectPrefix: string;
+  readonly streamPrefix: string;
+  readonly subjects: {
+    /** bridge -> parser: one message per parse task */
+    readonly tasks: string;
+    /** parser -> embedder: chunk batches */
+    readonly chunks: string;
+    /** embedder -> indexer: embedded chunk batches */
+    readonly embedded: string;
+    /** parser -> indexer: how many batches a task produced */
+    readonly manifest: string;
+    /** everything the indexer consumes */
+    readonly indexAll: string;
+    /** stage events -> monitor */
+    readonly progress: string;
+    readonly batchIndexed: string;
+    readonly completed: string;
+    readonly eventsAll: string;
+    /** dead letters, one subject per stage */
+    readonly dlq: (stage: Stage) => string;
+    readonly dlqAll: string;
+  };
+  readonly streams: {
+    readonly tasks: string;
+    readonly chunks: string;
+    readonly index: string;
+    readonly events: string;
+    readonly dlq: string;
+  };
+  readonly consumers: {
+    readonly parser: string;
+    readonly embedder: string;
+    readonly indexer: string;
+    readonly monitorEvents: string;
+    readonly monitorDlq: string;
+  };
+  /** NATS KV bucket holding per-task completion state */
+  readonly taskStateBucket: string;
+}
+
+export const STAGES = ['bridge', 'parser', 'embedder', 'indexer', 'monitor'] as const;
+export type Stage = (typeof STAGES)[number];
+
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const STREAM_NAME = /^[A-Za-z0-9_-]+$/;
+
+export function topologyNames(subjectPrefix = 'ragline', streamPrefix = 'RAGLINE'): TopologyNames {
+  if (!SUBJECT_TOKEN.test(subjectPrefix)) throw new Error(`invalid subject prefix "${subjectPrefix}"`);
+  if (!STREAM_NAME.test(streamPrefix)) throw new Error(`invalid stream prefix "${streamPrefix}"`);
+  const p = subjectPrefix;
+  const s = streamPrefix;
+  return {
+    subjectPrefix,
+    streamPrefix,
+    subjects: {
+      tasks: `${p}.tasks.parse`,
+      chunks: `${p}.chunks.embed`,
+      embedded: `${p}.index.embedded`,
+      manifest: `${p}.index.manifest`,
+      indexAll: `${p}.index.>`,
+      progress: `${p}.events.progress`,
+      batchIndexed: `${p}.events.batch_indexed`,
+      completed: `${p}.events.completed`,
+      eventsAll: `${p}.events.>`,
+      dlq: (stage: Stage) => `${p}.dlq.${stage}`,
+      dlqAll: `${p}.dlq.>`,
+    },
+    streams: {
+      tasks: `${s}_TASKS`,
+      chunks: `${s}_CHUNKS`,
+      index: `${s}_INDEX`,
+      events: `${s}_EVENTS`,
+      dlq: `${s}_DLQ`,
+    },
+    consumers: {
+      parser: 'parser',
+      embedder: 'embedder',
+      indexer: 'indexer',
+      monitorEvents: 'monitor-events',
+      monitorDlq: 'monitor-dlq',
+    },
+    taskStateBucket: `${s.toLowerCase()}_task_state`,
+  };
+}
+
+/** Deterministic JetStream message ids (Nats-Msg-Id) so a republish inside the dedupe window is dropped. */
+export const msgIds = {
+  task: (taskId: string) => `task.${taskId}`,
+  chunkBatch: (taskId: string, batchNo: number) => `chunks.${taskId}.${batchNo}`,
+  embeddedBatch: (taskId: string, batchNo: number) => `embedded.${taskId}.${batchNo}`,
+  manifest: (taskId: string) => `manifest.${taskId}`,
+  batchIndexed: (taskId: string, batchNo: number) => `indexed.${taskId}.${batchNo}`,
+  completed: (taskId: string) => `completed.${taskId}`,
+};
+
+/** Header names carried on every JetStream message besides W3C trace context. */
+export const HEADERS = {
+  taskId: 'Ragline-Task-Id',
+  docId: 'Ragline-Doc-Id',
+  contractVersion: 'Ragline-Contract-Version',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+} as const;
+
+/** RAGFlow's Redis side: stream names, consumer group and keys (reference/ragflow.md §1.6, §2.5, §2.11). */
+export const RAGFLOW = {
+  consumerGroup: 'rag_flow_svr_task_broker',
+  /** v0.26+ names, high priority first */
+  queuesCurrent: ['te.1.common', 'te.0.common'] as readonly string[],
+  /** up to v0.25 */
+  queuesLegacy: ['rag_flow_svr_queue_1', 'rag_flow_svr_queue'] as readonly string[],
+  workerSet: 'TASKEXE',
+  cancelKey: (taskId: string) => `${taskId}-cancel`,
+  maxRetries: 3,
+  abandonMessage: 'ERROR: Task is abandoned after 3 times attempts.',
+  maxTaskPageNumber: 100_000_000,
+  progressMsgMaxLength: 3000,
+} as const;
+
+export type QueueNaming = 'current' | 'legacy';
+
+export function ragflowQueueName(priority: number, naming: QueueNaming = 'current'): string {
+  if (naming === 'legacy') return priority === 0 ? 'rag_flow_svr_queue' : `rag_flow_svr_queue_${priority}`;
+  return `te.${priority}.common`;
+}
+
+export function ragflowQueueNames(naming: QueueNaming = 'current'): string[] {
+  return [...(naming === 'legacy' ? RAGFLOW.queuesLegacy : RAGFLOW.queuesCurrent)];
+}
