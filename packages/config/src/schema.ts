@@ -1,0 +1,121 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { resolveEnv } from './service-conf.js';
+
+/** Keys whose values must never appear in an error message. */
+const SECRET_KEY = /(PASSWORD|SECRET|TOKEN|API_KEY|ACCESS_KEY)/;
+
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+  return v;
+}, z.boolean());
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol.replace(':', ''));
+    } catch {
+      return false;
+    }
+  }, `must be a ${protocols.join('/')} URL`);
+const optional = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t.optional());
+
+export const env = { bool, int, url, optional };
+
+/** Settings every Ragline process shares: connections, names, data dir. */
+export const CommonEnv = z.object({
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  NATS_USER: optional(z.string()),
+  NATS_PASSWORD: optional(z.string()),
+  NATS_TOKEN: optional(z.string()),
+  NATS_TLS_CA: optional(z.string()),
+  NATS_TLS_CERT: optional(z.string()),
+  NATS_TLS_KEY: optional(z.string()),
+  RAGLINE_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated NATS tokens').default('ragline'),
+  RAGLINE_STREAM_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -').default('RAGLINE'),
+  NATS_DUPLICATE_WINDOW_MS: int(1000).default(10 * 60_000),
+  NATS_MAX_DELIVER: int(1, 100).default(5),
+  REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379/1'),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  MYSQL_URL: url(['mysql']).default('mysql://root@127.0.0.1:3306/rag_flow'),
+  RAGLINE_DATA_DIR: z.string().default('.ragline-data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HEARTBEAT_INTERVAL_MS: int(100).default(30_000),
+  SHUTDOWN_GRACE_MS: int(0).default(25_000),
+  HEALTH_PORT: int(0, 65535).optional(),
+  HEALTH_HOST: z.string().default('127.0.0.1'),
+  RAGLINE_REPLICA: z.string().regex(/^[A-Za-z0-9_.-]+$/).default(`${hostname()}_${process.pid}`),
+  // object storage (unset S3_ENDPOINT: local folder under RAGLINE_DATA_DIR/objects)
+  S3_ENDPOINT: optional(url(['http', 'https'])),
+  S3_ACCESS_KEY: optional(z.string()),
+  S3_SECRET_KEY: optional(z.string()),
+  S3_REGION: optional(z.string()),
+  S3_BUCKET: optional(z.string()),
+  S3_PREFIX_PATH: optional(z.string()),
+  // doc store (unset ELASTICSEARCH_URL: embedded LanceDB store under RAGLINE_DATA_DIR/docstore)
+  ELASTICSEARCH_URL: optional(url(['http', 'https'])),
+  ES_USERNAME: optional(z.string()),
+  ES_PASSWORD: optional(z.string()),
+  // embedding (unset EMBEDDING_URL: deterministic local hashing embedder)
+  EMBEDDING_URL: optional(url(['http', 'https'])),
+  EMBEDDING_MODEL: optional(z.string()),
+  EMBEDDING_API_KEY: optional(z.string()),
+  EMBEDDING_DIM: int(8, 8192).default(1024),
+});
+export type CommonEnv = z.infer<typeof CommonEnv>;
+
+function describe(error: z.ZodError, raw: Record<string, unknown>): ConfigError {
+  const keys = [...new Set(error.issues.map((i) => String(i.path[0] ?? '(root)')))];
+  const lines = error.issues.map((i) => {
+    const key = String(i.path[0] ?? '(root)');
+    const value = raw[key];
+    const shown = SECRET_KEY.test(key) || value === undefined ? '' : ` (got "${String(value).slice(0, 80)}")`;
+    return `${key}: ${i.message}${shown}`;
+  });
+  return new ConfigError(keys, `invalid configuration: ${lines.join('; ')}`);
+}
+
+/**
+ * Parses one app's config from YAML + environment; throws ConfigError naming the keys on any problem.
+ * `schema` is usually `CommonEnv.extend({...app keys})`.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, source?: Record<string, string | undefined>): z.output<S> {
+  const raw = source ?? resolveEnv();
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw describe(parsed.error, raw);
+  return parsed.data;
+}
+
+/** Absolute data dir paths derived from RAGLINE_DATA_DIR. */
+export function dataPaths(cfg: Pick<CommonEnv, 'RAGLINE_DATA_DIR'>, cwd = process.cwd()) {
+  const root = resolve(cwd, cfg.RAGLINE_DATA_DIR);
+  return {
+    root,
+    objects: resolve(root, 'objects'),
+    docstore: resolve(root, 'docstore'),
+    diagnostics: resolve(root, 'diagnostics'),
+  };
+}
+
+/** Secret values of a config, for scrubbing them from any text that leaves the process. */
+export function secretValues(cfg: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(cfg)) if (SECRET_KEY.test(k) && typeof v === 'string' && v) out.push(v);
+  for (const k of ['REDIS_URL', 'MYSQL_URL', 'NATS_URL']) {
+    const v = cfg[k];
+    if (typeof v !== 'string') continue;
+    try {
+      const p = new URL(v).password;
+      if (p) out.push(decodeURIComponent(p));
+    } catch {
+      /* not a URL: nothing to collect */
+    }
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CommonEnv, ConfigError, env, loadConfig, resolveEnv, secretValues, serviceConfToEnv } from '../src/index.js';
+
+describe('loadConfig', () => {
+  it('applies documented defaults', () => {
+    const cfg = loadConfig(CommonEnv, {});
+    expect(cfg.NATS_URL).toBe('nats://127.0.0.1:4222');
+    expect(cfg.REDIS_URL).toBe('redis://127.0.0.1:6379/1');
+    expect(cfg.MYSQL_URL).toBe('mysql://root@127.0.0.1:3306/rag_flow');
+    expect(cfg.EMBEDDING_DIM).toBe(1024);
+  });
+
+  it('names every bad key and hides secret values', () => {
+    const schema = CommonEnv.extend({ MONITOR_PORT: env.int(1, 65535).default(8700) });
+    let err: unknown;
+    try {
+      loadConfig(schema, { REDIS_URL: 'http://nope', MONITOR_PORT: 'abc', NATS_PASSWORD: 123 as unknown as string });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const ce = err as ConfigError;
+    expect(ce.keys.sort()).toEqual(['MONITOR_PORT', 'NATS_PASSWORD', 'REDIS_URL']);
+    expect(ce.message).toContain('REDIS_URL: must be a redis/rediss URL (got "http://nope")');
+    expect(ce.message).not.toContain('123');
+  });
+
+  it('parses booleans strictly', () => {
+    const schema = CommonEnv.extend({ FLAG: env.bool.default(false) });
+    expect(loadConfig(schema, { FLAG: 'yes' }).FLAG).toBe(true);
+    expect(() => loadConfig(schema, { FLAG: 'maybe' })).toThrow(/FLAG/);
+  });
+});
+
+describe('service_conf.yaml compatibility', () => {
+  it('maps RAGFlow keys to Ragline env names', () => {
+    const out = serviceConfToEnv({
+      redis: { db: 1, username: '', password: 'infini_rag_flow', host: 'localhost:6379' },
+      mysql: { name: 'rag_flow', user: 'root', password: 'p@ss', host: 'db', port: 5455 },
+      minio: { user: 'rag_flow', password: 'secret', host: 'minio:9000', bucket: '', prefix_path: '' },
+      es: { hosts: 'http://es01:9200', username: 'elastic', password: 'x' },
+      nats: { host: 'nats', port: 4222 },
+    });
+    expect(out.REDIS_URL).toBe('redis://:infini_rag_flow@localhost:6379/1');
+    expect(out.MYSQL_URL).toBe('mysql://root:p%40ss@db:5455/rag_flow');
+    expect(out.S3_ENDPOINT).toBe('http://minio:9000');
+    expect(out.S3_BUCKET).toBeUndefined();
+    expect(out.ELASTICSEARCH_URL).toBe('http://es01:9200');
+    expect(out.NATS_URL).toBe('nats://nats:4222');
+  });
+
+  it('reads conf/service_conf.yaml, local overrides it, env overrides both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ragline-conf-'));
+    mkdirSync(join(dir, 'conf'));
+    writeFileSync(join(dir, 'conf/service_conf.yaml'), 'redis:\n  host: a:1\n  db: 1\nmysql:\n  host: m\n  user: root\n');
+    writeFileSync(join(dir, 'conf/local.service_conf.yaml'), 'redis:\n  host: b:2\n');
+    const resolved = resolveEnv({ MYSQL_URL: 'mysql://x@y:1/z' }, dir);
+    expect(resolved.REDIS_URL).toBe('redis://b:2/1');
+    expect(resolved.MYSQL_URL).toBe('mysql://x@y:1/z');
+  });
+
+  it('fails on a missing explicit config file, naming the key', () => {
+    expect(() => resolveEnv({ RAGLINE_CONFIG_FILE: '/nonexistent/x.yaml' })).toThrow(/RAGLINE_CONFIG_FILE/);
+  });
+
+  it('collects secret values for scrubbing', () => {
+    const cfg = loadConfig(CommonEnv, { REDIS_URL: 'redis://:hunter2@h:1/1', EMBEDDING_API_KEY: 'sk-abc' });
+    expect(secretValues(cfg).sort()).toEqual(['hunter2', 'sk-abc']);
+  });
+});
