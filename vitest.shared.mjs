@@ -1,6 +1,6 @@
 // Shared Vitest preset: tests import workspace packages from their TypeScript sources
 // (the "@ragline/source" export condition) so no build is needed to run a package's tests.
-const conditions = ['@ragline/source', 'node', 'import', 'module', 'default'];
+const conditions = ['@ragline/source', 'node', 'import', 'default'];
 
 /** @param {import('vitest/config').UserConfig['test']} [test] */
 export function rag(test = {}) {

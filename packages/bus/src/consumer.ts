@@ -1,0 +1,266 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstream, type Consumer, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DeadLetter, HEADERS, decode, type Stage } from '@ragline/contracts';
+import {
+  SpanKind,
+  extractTraceContext,
+  recordError,
+  type Context,
+  type Logger,
+  type Span,
+  type Tracer,
+} from '@ragline/telemetry';
+
+import type { z } from 'zod';
+import { errorInfo, isRetryable, retryAfterOf } from './errors.js';
+import { Publisher } from './publish.js';
+
+export interface DeliveryContext {
+  subject: string;
+  streamSeq: number;
+  deliveryCount: number;
+  /** true on the last delivery before the message is dead-lettered */
+  lastAttempt: boolean;
+  headers: Record<string, string[]>;
+  /** trace context carried by the message */
+  traceContext: Context;
+  /** the consumer span for this delivery */
+  span: Span;
+  /** aborted when the process drains past its grace period */
+  signal: AbortSignal;
+  /** tell JetStream we are still working (resets AckWait); also sent automatically */
+  working(): void;
+}
+
+export interface ConsumerRunOptions<S extends z.ZodType> {
+  nc: NatsConnection;
+  stream: string;
+  consumer: string;
+  stage: Stage;
+  schema: S;
+  /** messages processed at once by this replica; default 4 */
+  concurrency?: number;
+  handler: (msg: z.output<S>, ctx: DeliveryContext) => Promise<void>;
+  /** where messages that exhaust retries or fail permanently go */
+  dlqSubject: string;
+  /** must equal the consumer's max_deliver; default 5 */
+  maxDeliver?: number;
+  logger: Logger;
+  tracer: Tracer;
+  /** in-progress ack period; default 10 s (what RAGFlow's Go ingestor uses) */
+  workingIntervalMs?: number;
+  /** delay before redelivery after a retryable error: base * 2^(n-1), capped; default 1 s / 60 s */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** how long a pull waits for a message before asking again; default 2 s (bounds drain latency) */
+  pullExpiresMs?: number;
+  /** hook to pause pulling while a dependency is down (circuit breaker) */
+  canPull?: () => boolean | Promise<boolean>;
+}
+
+export interface ConsumerStats {
+  inFlight: number;
+  done: number;
+  failed: number;
+  deadLettered: number;
+}
+
+export interface RunningConsumer {
+  readonly stats: ConsumerStats;
+  /** stop pulling, wait up to graceMs for in-flight work, then nak what is left */
+  stop(graceMs?: number): Promise<void>;
+  /** resolves when every worker loop exited */
+  readonly finished: Promise<void>;
+}
+
+function headerRecord(m: JsMsg): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  if (!m.headers) return out;
+  for (const k of m.headers.keys()) out[k] = m.headers.values(k);
+  return out;
+}
+
+/**
+ * Runs a durable pull consumer shared by all replicas of a stage: N worker loops each pull one
+ * message at a time (so nothing is hoarded and a crash redelivers quickly), validate it against the
+ * contract, run the handler with in-progress acks, and settle by the error's retryability.
+ */
+export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): RunningConsumer {
+  const concurrency = opts.concurrency ?? 4;
+  const maxDeliver = opts.maxDeliver ?? 5;
+  const js: JetStreamClient = jetstream(opts.nc);
+  const publisher = new Publisher(opts.nc);
+  const stats: ConsumerStats = { inFlight: 0, done: 0, failed: 0, deadLettered: 0 };
+  const log = opts.logger.child({ stage: opts.stage, consumer: opts.consumer });
+  let stopping = false;
+  const abort = new AbortController();
+  const inFlight = new Set<JsMsg>();
+
+  async function deadLetter(m: JsMsg, err: unknown, span?: Span): Promise<void> {
+    const info = errorInfo(err);
+    const h = headerRecord(m);
+    const dl = {
+      v: 1 as const,
+      kind: 'dead_letter' as const,
+      stage: opts.stage,
+      subject: m.subject,
+      stream_seq: m.info.streamSequence,
+      deliveries: m.info.deliveryCount,
+      error: info,
+      task_id: h[HEADERS.taskId]?.[0] ?? null,
+      doc_id: h[HEADERS.docId]?.[0] ?? null,
+      data_b64: Buffer.from(m.data).toString('base64'),
+      headers: h,
+      at: Date.now(),
+    };
+    await publisher.publish(opts.dlqSubject, DeadLetter, dl, {
+      msgID: `dlq.${opts.stream}.${m.info.streamSequence}`,
+      taskId: dl.task_id ?? undefined,
+      docId: dl.doc_id ?? undefined,
+      traceContext: extractTraceContext((k) => m.headers?.get(k) || undefined),
+    });
+    stats.deadLettered++;
+    span?.addEvent('dead_lettered', { 'error.message': info.message });
+    log.error({ task_id: dl.task_id, err: info, deliveries: dl.deliveries }, 'message dead-lettered');
+  }
+
+  async function handle(m: JsMsg): Promise<void> {
+    const parent = extractTraceContext((k) => m.headers?.get(k) || undefined);
+    const taskId = m.headers?.get(HEADERS.taskId) || undefined;
+    const deliveryCount = m.info.deliveryCount;
+    await opts.tracer.startActiveSpan(
+      `process ${m.subject}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.name': 'process',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': m.subject,
+          'messaging.consumer.group.name': opts.consumer,
+          'messaging.message.id': m.headers?.get('Nats-Msg-Id') || String(m.info.streamSequence),
+          'messaging.message.body.size': m.data.byteLength,
+          'ragline.delivery.count': deliveryCount,
+          ...(taskId ? { 'task.id': taskId } : {}),
+        },
+      },
+      parent,
+      async (span: Span) => {
+        const timer = setInterval(() => m.working(), opts.workingIntervalMs ?? 10_000);
+        try {
+          let msg: z.output<S>;
+          try {
+            msg = decode(opts.schema, m.data, opts.consumer);
+          } catch (e) {
+            recordError(span, e);
+            await deadLetter(m, e, span);
+            m.term(String((e as Error).message).slice(0, 200));
+            stats.failed++;
+            return;
+          }
+          await opts.handler(msg, {
+            subject: m.subject,
+            streamSeq: m.info.streamSequence,
+            deliveryCount,
+            lastAttempt: deliveryCount >= maxDeliver,
+            headers: headerRecord(m),
+            traceContext: parent,
+            span,
+            signal: abort.signal,
+            working: () => m.working(),
+          });
+          m.ack();
+          stats.done++;
+        } catch (e) {
+          recordError(span, e);
+          stats.failed++;
+          const retry = isRetryable(e) && deliveryCount < maxDeliver && !abort.signal.aborted;
+          if (abort.signal.aborted) {
+            m.nak(0);
+            log.warn({ task_id: taskId }, 'handed back in-flight message on shutdown');
+          } else if (retry) {
+            const base = opts.retryBaseMs ?? 1000;
+            const delay = retryAfterOf(e) ?? Math.min(opts.retryMaxMs ?? 60_000, base * 2 ** (deliveryCount - 1));
+            span.addEvent('retry', { delay_ms: delay, delivery: deliveryCount });
+            log.warn({ task_id: taskId, err: errorInfo(e), delivery: deliveryCount, delay_ms: delay }, 'handler failed, will retry');
+            m.nak(delay);
+          } else {
+            try {
+              await deadLetter(m, e, span);
+              m.term(String((e as Error).message).slice(0, 200));
+            } catch (dlErr) {
+              // DLQ unreachable: leave it to redelivery (and the MAX_DELIVERIES advisory) rather than lose it
+              log.error({ task_id: taskId, err: errorInfo(dlErr) }, 'dead-letter publish failed');
+              m.nak(5000);
+            }
+          }
+        } finally {
+          clearInterval(timer);
+          span.end();
+        }
+      },
+    );
+  }
+
+  async function worker(consumer: Consumer): Promise<void> {
+    while (!stopping) {
+      if (opts.canPull && !(await opts.canPull())) {
+        await sleep(500);
+        continue;
+      }
+      let m: JsMsg | null = null;
+      try {
+        m = await consumer.next({ expires: opts.pullExpiresMs ?? 2000 });
+      } catch (e) {
+        if (stopping) break;
+        log.warn({ err: errorInfo(e) }, 'pull failed; retrying');
+        await sleep(1000);
+        continue;
+      }
+      if (!m) continue;
+      if (stopping) {
+        m.nak(0);
+        break;
+      }
+      inFlight.add(m);
+      stats.inFlight++;
+      try {
+        await handle(m);
+      } catch (e) {
+        log.error({ err: errorInfo(e) }, 'unexpected error settling a message');
+      } finally {
+        stats.inFlight--;
+        inFlight.delete(m);
+      }
+    }
+  }
+
+  const finished = (async () => {
+    let consumer: Consumer | undefined;
+    while (!consumer && !stopping) {
+      try {
+        consumer = await js.consumers.get(opts.stream, opts.consumer);
+      } catch (e) {
+        log.warn({ err: errorInfo(e) }, 'consumer not available yet; retrying');
+        await sleep(1000);
+      }
+    }
+    if (!consumer) return;
+    await Promise.all(Array.from({ length: concurrency }, () => worker(consumer)));
+  })();
+
+  return {
+    stats,
+    finished,
+    async stop(graceMs = 25_000) {
+      stopping = true;
+      const graceful = await Promise.race([finished.then(() => true), sleep(graceMs).then(() => false)]);
+      if (!graceful) {
+        abort.abort();
+        for (const m of inFlight) m.nak(0);
+        await Promise.race([finished, sleep(2000)]);
+      }
+    },
+  };
+}

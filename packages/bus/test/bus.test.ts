@@ -1,0 +1,232 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstream } from '@nats-io/jetstream';
+import { DeadLetter, ProgressEvent, decode, type ProgressEvent as PE } from '@ragline/contracts';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  MessageTooLargeError,
+  PermanentError,
+  Publisher,
+  RetryableError,
+  TaskStateStore,
+  consumerLag,
+  ensureTopology,
+  isTaskComplete,
+  runBatchConsumer,
+  runConsumer,
+} from '../src/index.js';
+import { logger, privateTopology, telemetry } from './helpers.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function setup(o = {}) {
+  const t = await privateTopology(o);
+  cleanups.push(t.cleanup);
+  return t;
+}
+
+function progress(taskId: string, msg: string): PE {
+  return { v: 1, kind: 'progress', task_id: taskId, doc_id: 'd1', at: Date.now(), stage: 'parser', progress: 0.5, msg, page_range: null };
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(50);
+  }
+  throw new Error('condition not met in time');
+}
+
+async function readDlq(nc: Parameters<typeof jetstream>[0], stream: string) {
+  const js = jetstream(nc);
+  const c = await js.consumers.get(stream);
+  const out: ReturnType<typeof decode<typeof DeadLetter>>[] = [];
+  const iter = await c.fetch({ max_messages: 10, expires: 1000 });
+  for await (const m of iter) out.push(decode(DeadLetter, m.data));
+  return out;
+}
+
+describe('topology', () => {
+  it('is idempotent and updates limits in place', async () => {
+    const t = await setup();
+    await ensureTopology(t.nc, t.names);
+    await ensureTopology(t.nc, t.names, { maxAckPending: { embedder: 17 } });
+    const ci = await t.jsm.consumers.info(t.names.streams.chunks, t.names.consumers.embedder);
+    expect(ci.config.max_ack_pending).toBe(17);
+    const si = await t.jsm.streams.info(t.names.streams.tasks);
+    expect(si.config.retention).toBe('workqueue');
+  });
+});
+
+describe('publish', () => {
+  it('validates, deduplicates by msgID and refuses oversize messages', async () => {
+    const t = await setup();
+    const pub = new Publisher(t.nc);
+    const a = await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t1', 'x'), { msgID: 'm1', taskId: 't1' });
+    const b = await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t1', 'x'), { msgID: 'm1', taskId: 't1' });
+    expect(a.duplicate).toBe(false);
+    expect(b.duplicate).toBe(true);
+    expect(() => pub.publish(t.names.subjects.progress, ProgressEvent, { ...progress('t1', 'x'), progress: 7 }, { msgID: 'm2' })).rejects.toThrow(/progress/);
+    const huge = new Uint8Array(pub.maxPayload + 10);
+    await expect(pub.publishRaw(t.names.subjects.progress, huge, { msgID: 'm3' })).rejects.toBeInstanceOf(MessageTooLargeError);
+    const lag = await consumerLag(t.jsm, t.names.streams.events, t.names.consumers.monitorEvents);
+    expect(lag.pending).toBe(1);
+  });
+});
+
+describe('runConsumer', () => {
+  it('retries retryable errors, dead-letters permanent ones and invalid messages', async () => {
+    const t = await setup();
+    const pub = new Publisher(t.nc);
+    const seen: Record<string, number> = {};
+    const rc = runConsumer({
+      nc: t.nc,
+      stream: t.names.streams.events,
+      consumer: t.names.consumers.monitorEvents,
+      stage: 'monitor',
+      schema: ProgressEvent,
+      concurrency: 2,
+      dlqSubject: t.names.subjects.dlq('monitor'),
+      logger,
+      tracer: telemetry.tracer,
+      retryBaseMs: 20,
+      handler: async (m) => {
+        seen[m.msg] = (seen[m.msg] ?? 0) + 1;
+        if (m.msg === 'flaky' && seen[m.msg]! < 3) throw new RetryableError('try later');
+        if (m.msg === 'bad') throw new PermanentError('cannot ever work');
+      },
+    });
+    await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t1', 'flaky'), { msgID: 'a', taskId: 't1' });
+    await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t2', 'bad'), { msgID: 'b', taskId: 't2', docId: 'd2' });
+    await pub.publishRaw(t.names.subjects.progress, new TextEncoder().encode('{"v":1,"kind":"progress"}'), { msgID: 'c', taskId: 't3' });
+    await waitFor(() => rc.stats.done === 1 && rc.stats.deadLettered === 2);
+    expect(seen.flaky).toBe(3);
+    expect(seen.bad).toBe(1);
+    await rc.stop(1000);
+    const dl = await readDlq(t.nc, t.names.streams.dlq);
+    expect(dl.map((d) => d.task_id).sort()).toEqual(['t2', 't3']);
+    const bad = dl.find((d) => d.task_id === 't2')!;
+    expect(bad.error).toMatchObject({ name: 'PermanentError', message: 'cannot ever work', retryable: false });
+    expect(bad.doc_id).toBe('d2');
+    expect(decode(ProgressEvent, Buffer.from(bad.data_b64, 'base64')).msg).toBe('bad');
+    expect(dl.find((d) => d.task_id === 't3')!.error.message).toMatch(/invalid/);
+  });
+
+  it('dead-letters after max deliveries', async () => {
+    const t = await setup({ maxDeliver: 2 });
+    const pub = new Publisher(t.nc);
+    let calls = 0;
+    const rc = runConsumer({
+      nc: t.nc,
+      stream: t.names.streams.events,
+      consumer: t.names.consumers.monitorEvents,
+      stage: 'monitor',
+      schema: ProgressEvent,
+      maxDeliver: 2,
+      dlqSubject: t.names.subjects.dlq('monitor'),
+      logger,
+      tracer: telemetry.tracer,
+      retryBaseMs: 10,
+      handler: async () => {
+        calls++;
+        throw new Error('always broken');
+      },
+    });
+    await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t9', 'x'), { msgID: 'z', taskId: 't9' });
+    await waitFor(() => rc.stats.deadLettered === 1);
+    await rc.stop(1000);
+    expect(calls).toBe(2);
+    const [dl] = await readDlq(t.nc, t.names.streams.dlq);
+    expect(dl!.deliveries).toBe(2);
+    expect(dl!.error.message).toBe('always broken');
+  });
+
+  it('on stop hands unfinished work back for another replica', async () => {
+    const t = await setup();
+    const pub = new Publisher(t.nc);
+    const started: string[] = [];
+    const slow = runConsumer({
+      nc: t.nc,
+      stream: t.names.streams.events,
+      consumer: t.names.consumers.monitorEvents,
+      stage: 'monitor',
+      schema: ProgressEvent,
+      concurrency: 1,
+      dlqSubject: t.names.subjects.dlq('monitor'),
+      logger,
+      tracer: telemetry.tracer,
+      handler: async (m, ctx) => {
+        started.push(m.msg);
+        await new Promise((r) => ctx.signal.addEventListener('abort', r));
+        throw new Error('aborted');
+      },
+    });
+    await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t1', 'long'), { msgID: 'l', taskId: 't1' });
+    await waitFor(() => started.length === 1);
+    await slow.stop(200);
+    const handled: string[] = [];
+    const other = runConsumer({
+      nc: t.nc,
+      stream: t.names.streams.events,
+      consumer: t.names.consumers.monitorEvents,
+      stage: 'monitor',
+      schema: ProgressEvent,
+      dlqSubject: t.names.subjects.dlq('monitor'),
+      logger,
+      tracer: telemetry.tracer,
+      handler: async (m) => {
+        handled.push(m.msg);
+      },
+    });
+    await waitFor(() => handled.length === 1);
+    await other.stop(500);
+    expect(handled).toEqual(['long']);
+    expect(slow.stats.deadLettered).toBe(0);
+  });
+});
+
+describe('runBatchConsumer', () => {
+  it('hands several messages to one handler call', async () => {
+    const t = await setup();
+    const pub = new Publisher(t.nc);
+    for (let i = 0; i < 20; i++) await pub.publish(t.names.subjects.progress, ProgressEvent, progress(`t${i}`, `m${i}`), { msgID: `b${i}` });
+    const sizes: number[] = [];
+    const bc = runBatchConsumer({
+      nc: t.nc,
+      stream: t.names.streams.events,
+      consumer: t.names.consumers.monitorEvents,
+      stage: 'monitor',
+      schema: ProgressEvent,
+      dlqSubject: t.names.subjects.dlq('monitor'),
+      logger,
+      handler: async (items) => {
+        sizes.push(items.length);
+      },
+    });
+    await waitFor(() => sizes.reduce((a, b) => a + b, 0) === 20);
+    await bc.stop(2000);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+  });
+});
+
+describe('TaskStateStore', () => {
+  it('records batches idempotently and completes exactly once under contention', async () => {
+    const t = await setup();
+    const stores = await Promise.all([1, 2, 3].map(() => TaskStateStore.open(t.nc, t.names.taskStateBucket)));
+    const batches = [0, 1, 2, 3, 4, 5];
+    await Promise.all(batches.flatMap((b) => stores.map((s) => s.recordBatch('task1', b, 10, 100))));
+    let s = await stores[0]!.get('task1');
+    expect(s.batches).toEqual(batches);
+    expect(s.chunks).toBe(60);
+    expect(s.tokens).toBe(600);
+    expect(isTaskComplete(s)).toBe(false);
+    await stores[1]!.recordManifest('task1', 6, 60);
+    s = await stores[2]!.get('task1');
+    expect(isTaskComplete(s)).toBe(true);
+    const wins = await Promise.all(stores.flatMap((st) => [st.markCompleted('task1'), st.markCompleted('task1')]));
+    expect(wins.filter(Boolean)).toHaveLength(1);
+  });
+});

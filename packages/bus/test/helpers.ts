@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { topologyNames } from '@ragline/contracts';
+import { createLogger, startTelemetry } from '@ragline/telemetry';
+import { connectNats, deleteTopology, ensureTopology, type TopologyOptions } from '../src/index.js';
+
+export const logger = createLogger({ service: 'bus-test', level: 'silent' });
+export const telemetry = startTelemetry({ serviceName: 'bus-test', env: {} });
+
+/** A private topology (unique prefixes) on the real NATS server, removed afterwards. */
+export async function privateTopology(o: TopologyOptions = {}) {
+  const id = randomBytes(4).toString('hex');
+  const names = topologyNames(`t${id}`, `T${id.toUpperCase()}`);
+  const nc = await connectNats({ url: process.env.NATS_URL, name: `bus-test-${id}` });
+  const jsm = await ensureTopology(nc, names, o);
+  return {
+    names,
+    nc,
+    jsm,
+    async cleanup() {
+      await deleteTopology(nc, names);
+      await nc.close();
+    },
+  };
+}
