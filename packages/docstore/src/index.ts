@@ -1,0 +1,4 @@
+export type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult, VectorField } from './types.js';
+export { DocStoreError } from './errors.js';
+export { getVector, vectorFieldOf } from './fields.js';
+export { createLanceDocStore, ftsQueryText, type LanceDocStoreOptions } from './lancedb.js';

@@ -1,0 +1,529 @@
+import * as lancedb from '@lancedb/lancedb';
+import { Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
+import { DocStoreError } from './errors.js';
+import { getVector, vectorFieldOf } from './fields.js';
+import { and, checkId, checkTenant, eq, inList } from './sql.js';
+import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
+
+export interface LanceDocStoreOptions {
+  /** directory holding the tables; created if missing */
+  dir: string;
+  /**
+   * seconds between checks for commits by other processes; default 0 = every read sees the latest
+   * commit (a reader process sees what the indexer refreshed at once)
+   */
+  readConsistencyIntervalS?: number;
+}
+
+/** Full-text fields and their boosts, as RAGFlow's query (`content_ltks^2`, `title_tks^10`). */
+const FTS_FIELDS = ['content_ltks', 'title_tks'] as const;
+const FTS_BOOSTS = [2, 10];
+/** Both are already tokenised, space-separated, lower-cased by the parser: split on whitespace only. */
+const FTS_CONFIG = { baseTokenizer: 'whitespace', lowercase: true, stem: false, removeStopWords: false, asciiFolding: false, withPosition: false } as const;
+/** ids per `IN (...)` filter */
+const ID_CHUNK = 500;
+const HIT_COLUMNS = ['id', 'doc_id', 'kb_id', 'docnm_kwd', 'content_with_weight', 'page_num_int'];
+
+function tableSchema(dim: number): Schema {
+  const str = (name: string) => new Field(name, new Utf8(), false);
+  return new Schema([
+    str('id'),
+    str('doc_id'),
+    str('kb_id'),
+    str('docnm_kwd'),
+    str('title_tks'),
+    str('content_with_weight'),
+    str('content_ltks'),
+    new Field('page_num_int', new List(new Field('item', new Int32(), true)), false),
+    new Field('create_timestamp_flt', new Float64(), false),
+    // RAGFlow: absent means available; 0 hides the chunk from search (mother chunks, disabled chunks)
+    new Field('available_int', new Int32(), false),
+    new Field(vectorFieldOf(dim), new FixedSizeList(dim, new Field('item', new Float32(), true)), false),
+    // the whole document minus its vector, so get() returns exactly what was written
+    str('doc_json'),
+  ]);
+}
+
+function tableName(tenantId: string, dim: number): string {
+  return `ragflow_${tenantId}__${dim}`;
+}
+
+function tablePrefix(tenantId: string): string {
+  return `ragflow_${tenantId}__`;
+}
+
+/**
+ * Table names are listed in byte order: start just before `name` (its last character's predecessor
+ * followed by '~', which sorts after every character a table name of ours can hold).
+ */
+async function exists(db: lancedb.Connection, name: string): Promise<boolean> {
+  const before = name.slice(0, -1) + String.fromCharCode(name.charCodeAt(name.length - 1) - 1) + '~';
+  const [first] = await db.tableNames({ startAfter: before, limit: 1 });
+  return first === name;
+}
+
+function str(doc: Record<string, unknown>, key: string): string {
+  const v = doc[key];
+  return typeof v === 'string' ? v : '';
+}
+
+function intList(doc: Record<string, unknown>, key: string): number[] {
+  const v = doc[key];
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && Math.abs(x as number) < 2 ** 31)) {
+    throw new DocStoreError(`${key} must be a list of 32-bit integers`, false);
+  }
+  return v as number[];
+}
+
+interface Row extends Record<string, unknown> {
+  id: string;
+}
+
+function toRow(doc: StoredChunk): { row: Row; dim: number } {
+  const d = doc as Record<string, unknown>;
+  const id = checkId('chunk id', d.id);
+  checkId('kb_id', d.kb_id);
+  checkId('doc_id', d.doc_id);
+  const { dim, vector, field } = getVector(d);
+  const rest: Record<string, unknown> = { ...d };
+  delete rest[field];
+  const available = d.available_int;
+  const ts = d.create_timestamp_flt;
+  return {
+    dim,
+    row: {
+      id,
+      doc_id: d.doc_id as string,
+      kb_id: d.kb_id as string,
+      docnm_kwd: str(d, 'docnm_kwd'),
+      title_tks: str(d, 'title_tks'),
+      content_with_weight: str(d, 'content_with_weight'),
+      content_ltks: str(d, 'content_ltks'),
+      page_num_int: intList(d, 'page_num_int'),
+      create_timestamp_flt: typeof ts === 'number' && Number.isFinite(ts) ? ts : 0,
+      available_int: typeof available === 'number' && Number.isInteger(available) ? available : 1,
+      [field]: vector,
+      doc_json: JSON.stringify(rest),
+    },
+  };
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function numbers(v: unknown): number[] {
+  if (v == null) return [];
+  if (typeof (v as { toArray?: unknown }).toArray === 'function') return Array.from((v as { toArray(): ArrayLike<number> }).toArray());
+  return Array.from(v as ArrayLike<number>);
+}
+
+function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+/** Lower-case and split on whitespace, as the parser's tokens in content_ltks were produced. */
+export function ftsQueryText(query: string): string {
+  return query.toLowerCase().split(/\s+/).filter(Boolean).join(' ');
+}
+
+function wrap(op: string, err: unknown): DocStoreError {
+  if (err instanceof DocStoreError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new DocStoreError(`lancedb ${op} failed: ${msg}`, true, { cause: err });
+}
+
+function hitOf(r: Record<string, unknown>, text: number, vector: number, score: number): SearchHit {
+  return {
+    id: r.id as string,
+    doc_id: r.doc_id as string,
+    kb_id: r.kb_id as string,
+    docnm_kwd: r.docnm_kwd as string,
+    content_with_weight: r.content_with_weight as string,
+    page_num_int: numbers(r.page_num_int),
+    score,
+    text_score: text,
+    vector_score: vector,
+  };
+}
+
+function byScore(a: SearchHit, b: SearchHit): number {
+  return b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+class LanceDocStore implements DocStore {
+  readonly kind = 'lancedb' as const;
+  private readonly db: Promise<lancedb.Connection>;
+  private readonly tables = new Map<string, Promise<lancedb.Table>>();
+  /** tail of each table's write queue: one write at a time per table within this process */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private closed = false;
+
+  constructor(private readonly opts: LanceDocStoreOptions) {
+    this.db = lancedb.connect(opts.dir, { readConsistencyInterval: opts.readConsistencyIntervalS ?? 0 });
+    // surfaced by the first operation; avoid an unhandled rejection meanwhile
+    this.db.catch(() => undefined);
+  }
+
+  private async conn(): Promise<lancedb.Connection> {
+    if (this.closed) throw new DocStoreError('doc store is closed', false);
+    try {
+      return await this.db;
+    } catch (err) {
+      throw wrap(`connect ${this.opts.dir}`, err);
+    }
+  }
+
+  private serial<T>(table: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(table) ?? Promise.resolve();
+    const run = prev.then(fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(table, tail);
+    void tail.then(() => {
+      if (this.queues.get(table) === tail) this.queues.delete(table);
+    });
+    return run;
+  }
+
+  /** Open a table, creating it (with its full-text indexes) when `createDim` is given and it is missing. */
+  private table(name: string, createDim?: number): Promise<lancedb.Table> {
+    let t = this.tables.get(name);
+    if (!t) {
+      t = (async () => {
+        const db = await this.conn();
+        if (await exists(db, name)) return db.openTable(name);
+        if (createDim === undefined) throw new DocStoreError(`table ${name} does not exist`, false);
+        const table = await db.createEmptyTable(name, tableSchema(createDim), { existOk: true });
+        await this.ensureFtsIndexes(table);
+        return table;
+      })();
+      this.tables.set(name, t);
+      t.catch(() => this.tables.delete(name));
+    }
+    return t;
+  }
+
+  private async ensureFtsIndexes(table: lancedb.Table): Promise<boolean> {
+    const have = new Set((await table.listIndices()).flatMap((i) => i.columns));
+    let created = false;
+    for (const col of FTS_FIELDS) {
+      if (have.has(col)) continue;
+      await table.createIndex(col, { config: lancedb.Index.fts(FTS_CONFIG) });
+      created = true;
+    }
+    return created;
+  }
+
+  /** Every table of the tenant (one per vector dimension), with its dimension. */
+  private async tenantTables(tenantId: string): Promise<{ dim: number; table: lancedb.Table }[]> {
+    const db = await this.conn();
+    const prefix = tablePrefix(tenantId);
+    const out: { dim: number; table: lancedb.Table }[] = [];
+    let after = prefix;
+    for (;;) {
+      const page = await db.tableNames({ startAfter: after, limit: 100 });
+      for (const name of page) {
+        if (!name.startsWith(prefix)) return out;
+        const rest = name.slice(prefix.length);
+        if (/^\d+$/.test(rest)) out.push({ dim: Number(rest), table: await this.table(name) });
+      }
+      if (page.length < 100) return out;
+      after = page[page.length - 1]!;
+    }
+  }
+
+  async ensureIndex(tenantId: string, dim: number): Promise<void> {
+    checkTenant(tenantId);
+    if (!Number.isInteger(dim) || dim <= 0) throw new DocStoreError(`invalid vector dimension ${dim}`, false);
+    const name = tableName(tenantId, dim);
+    try {
+      await this.serial(name, () => this.table(name, dim));
+    } catch (err) {
+      throw wrap(`ensureIndex ${name}`, err);
+    }
+  }
+
+  async upsert(tenantId: string, docs: StoredChunk[]): Promise<UpsertResult> {
+    checkTenant(tenantId);
+    const errors: UpsertResult['errors'] = [];
+    // last write of an id wins within a call, as with consecutive ES index operations
+    const byDim = new Map<number, Map<string, Row>>();
+    for (const doc of docs) {
+      const id = typeof doc?.id === 'string' ? doc.id : String((doc as { id?: unknown } | undefined)?.id);
+      try {
+        const { row, dim } = toRow(doc);
+        let group = byDim.get(dim);
+        if (!group) byDim.set(dim, (group = new Map()));
+        group.delete(row.id);
+        group.set(row.id, row);
+      } catch (err) {
+        const e = wrap('upsert', err);
+        errors.push({ id, reason: e.message, retryable: e.retryable });
+      }
+    }
+    let written = 0;
+    for (const [dim, group] of byDim) {
+      const rows = [...group.values()];
+      const name = tableName(tenantId, dim);
+      try {
+        await this.ensureIndex(tenantId, dim);
+        const table = await this.table(name);
+        const data = lancedb.makeArrowTable(rows, { schema: tableSchema(dim) });
+        await this.serial(name, () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
+        // ES keeps one document per _id: a chunk re-embedded at another dimension leaves its old table
+        await this.removeFromOtherDims(tenantId, dim, rows.map((r) => r.id));
+        written += rows.length;
+      } catch (err) {
+        const e = wrap(`upsert into ${name}`, err);
+        for (const r of rows) errors.push({ id: r.id, reason: e.message, retryable: e.retryable });
+      }
+    }
+    return { written, errors };
+  }
+
+  private async removeFromOtherDims(tenantId: string, dim: number, ids: string[]): Promise<void> {
+    for (const other of await this.tenantTables(tenantId)) {
+      if (other.dim === dim) continue;
+      for (const part of chunks(ids, ID_CHUNK)) {
+        await this.serial(tableName(tenantId, other.dim), () => other.table.delete(inList('id', 'chunk id', part)));
+      }
+    }
+  }
+
+  private async deleteWhere(tenantId: string, where: string[]): Promise<number> {
+    let removed = 0;
+    for (const { dim, table } of await this.tenantTables(tenantId)) {
+      for (const w of where) {
+        const res = await this.serial(tableName(tenantId, dim), () => table.delete(w));
+        removed += res.numDeletedRows;
+      }
+    }
+    return removed;
+  }
+
+  async deleteByDoc(tenantId: string, kbId: string, docId: string): Promise<number> {
+    checkTenant(tenantId);
+    const where = and(eq('kb_id', 'kb_id', kbId), eq('doc_id', 'doc_id', docId));
+    try {
+      return await this.deleteWhere(tenantId, [where]);
+    } catch (err) {
+      throw wrap('deleteByDoc', err);
+    }
+  }
+
+  async deleteByIds(tenantId: string, kbId: string, ids: string[]): Promise<number> {
+    checkTenant(tenantId);
+    if (ids.length === 0) return 0;
+    const kb = eq('kb_id', 'kb_id', kbId);
+    const where = chunks([...new Set(ids)], ID_CHUNK).map((part) => and(kb, inList('id', 'chunk id', part)));
+    try {
+      return await this.deleteWhere(tenantId, where);
+    } catch (err) {
+      throw wrap('deleteByIds', err);
+    }
+  }
+
+  async refresh(tenantId: string): Promise<void> {
+    checkTenant(tenantId);
+    try {
+      for (const { dim, table } of await this.tenantTables(tenantId)) {
+        await this.serial(tableName(tenantId, dim), async () => {
+          if (await this.ensureFtsIndexes(table)) return;
+          const unindexed = (await table.listIndices()).some((i) => (i.numUnindexedRows ?? 0) > 0);
+          // folds new rows into the indexes and compacts the small fragments each upsert leaves
+          if (unindexed) await table.optimize();
+        });
+      }
+    } catch (err) {
+      throw wrap('refresh', err);
+    }
+  }
+
+  async count(tenantId: string, filter: { kb_id?: string; doc_id?: string } = {}): Promise<number> {
+    checkTenant(tenantId);
+    const where = and(
+      filter.kb_id !== undefined ? eq('kb_id', 'kb_id', filter.kb_id) : undefined,
+      filter.doc_id !== undefined ? eq('doc_id', 'doc_id', filter.doc_id) : undefined,
+    );
+    try {
+      let n = 0;
+      for (const { table } of await this.tenantTables(tenantId)) n += await table.countRows(where || undefined);
+      return n;
+    } catch (err) {
+      throw wrap('count', err);
+    }
+  }
+
+  async get(tenantId: string, ids: string[]): Promise<StoredChunk[]> {
+    checkTenant(tenantId);
+    if (ids.length === 0) return [];
+    const wanted = [...new Set(ids)];
+    const found = new Map<string, StoredChunk>();
+    try {
+      for (const { dim, table } of await this.tenantTables(tenantId)) {
+        const field = vectorFieldOf(dim);
+        for (const part of chunks(wanted, ID_CHUNK)) {
+          const rows = await table.query().where(inList('id', 'chunk id', part)).select(['id', 'doc_json', field]).toArray();
+          for (const r of rows as Record<string, unknown>[]) {
+            const doc = JSON.parse(r.doc_json as string) as Record<string, unknown>;
+            doc[field] = numbers(r[field]);
+            found.set(r.id as string, doc as StoredChunk);
+          }
+        }
+      }
+    } catch (err) {
+      throw wrap('get', err);
+    }
+    return wanted.flatMap((id) => {
+      const d = found.get(id);
+      return d ? [d] : [];
+    });
+  }
+
+  async search(req: SearchRequest): Promise<SearchHit[]> {
+    checkTenant(req.tenantId);
+    const topK = req.topK ?? 10;
+    if (!Number.isInteger(topK) || topK <= 0) throw new DocStoreError(`topK must be a positive integer, got ${topK}`, false);
+    const w = req.vectorSimilarityWeight ?? 0.3;
+    if (!(w >= 0 && w <= 1)) throw new DocStoreError(`vectorSimilarityWeight must be in [0, 1], got ${w}`, false);
+    if (req.kbIds?.length === 0 || req.docIds?.length === 0) return [];
+    const filter = and(
+      'available_int <> 0',
+      req.kbIds ? inList('kb_id', 'kb_id', req.kbIds) : undefined,
+      req.docIds ? inList('doc_id', 'doc_id', req.docIds) : undefined,
+    );
+    const text = ftsQueryText(req.query ?? '');
+    if ((req.mode === 'vector' || req.mode === 'hybrid') && (!req.vector || req.vector.length === 0)) {
+      throw new DocStoreError(`${req.mode} search needs a query vector`, false);
+    }
+    if (req.mode === 'fulltext' && !text) return [];
+    try {
+      if (req.mode === 'fulltext') return await this.fulltext(req.tenantId, text, filter, topK);
+      const vector = req.vector!;
+      const table = await this.tableIfExists(tableName(req.tenantId, vector.length));
+      if (!table) return [];
+      if (req.mode === 'vector') return await this.knn(table, vector, filter, topK);
+      return await this.hybrid(table, text, vector, filter, topK, w);
+    } catch (err) {
+      throw wrap(`${req.mode} search`, err);
+    }
+  }
+
+  private async tableIfExists(name: string): Promise<lancedb.Table | undefined> {
+    return (await exists(await this.conn(), name)) ? this.table(name) : undefined;
+  }
+
+  private ftsQuery(text: string): lancedb.MultiMatchQuery {
+    return new lancedb.MultiMatchQuery(text, [...FTS_FIELDS], { boosts: FTS_BOOSTS });
+  }
+
+  private async fulltext(tenantId: string, text: string, filter: string, topK: number): Promise<SearchHit[]> {
+    const raw: { r: Record<string, unknown>; s: number }[] = [];
+    for (const { table } of await this.tenantTables(tenantId)) {
+      const rows = await table.search(this.ftsQuery(text)).where(filter).select([...HIT_COLUMNS, '_score']).limit(topK).toArray();
+      for (const r of rows as Record<string, unknown>[]) raw.push({ r, s: r._score as number });
+    }
+    const max = Math.max(0, ...raw.map((x) => x.s));
+    return raw
+      .map(({ r, s }) => {
+        const t = max > 0 ? s / max : 0;
+        return hitOf(r, t, 0, t);
+      })
+      .sort(byScore)
+      .slice(0, topK);
+  }
+
+  private async knn(table: lancedb.Table, vector: number[], filter: string, topK: number): Promise<SearchHit[]> {
+    const field = vectorFieldOf(vector.length);
+    const rows = await table
+      .vectorSearch(vector)
+      .column(field)
+      .distanceType('cosine')
+      .where(filter)
+      .select([...HIT_COLUMNS, '_distance'])
+      .limit(topK)
+      .toArray();
+    return (rows as Record<string, unknown>[])
+      .map((r) => {
+        const sim = 1 - (r._distance as number);
+        return hitOf(r, 0, sim, sim);
+      })
+      .sort(byScore);
+  }
+
+  /**
+   * RAGFlow-style weighted fusion over the union of both sides' top 3K. Every candidate is then scored
+   * on both sides by one query each, so text scores share one BM25 context before normalisation.
+   */
+  private async hybrid(table: lancedb.Table, text: string, vector: number[], filter: string, topK: number, w: number): Promise<SearchHit[]> {
+    const field = vectorFieldOf(vector.length);
+    const wide = topK * 3;
+    const vecSide = (await table.vectorSearch(vector).column(field).distanceType('cosine').where(filter).select(['id', '_distance']).limit(wide).toArray()) as Record<string, unknown>[];
+    const textSide = text
+      ? ((await table.search(this.ftsQuery(text)).where(filter).select(['id', '_score']).limit(wide).toArray()) as Record<string, unknown>[])
+      : [];
+    const ids = [...new Set([...vecSide, ...textSide].map((r) => r.id as string))];
+    if (ids.length === 0) return [];
+
+    const textScore = new Map<string, number>();
+    const rowsById = new Map<string, Record<string, unknown>>();
+    for (const part of chunks(ids, ID_CHUNK)) {
+      const where = and(filter, inList('id', 'chunk id', part));
+      if (text) {
+        const scored = (await table.search(this.ftsQuery(text)).where(where).select(['id', '_score']).limit(part.length).toArray()) as Record<string, unknown>[];
+        for (const r of scored) textScore.set(r.id as string, r._score as number);
+      }
+      const rows = (await table.query().where(where).select([...HIT_COLUMNS, field]).toArray()) as Record<string, unknown>[];
+      for (const r of rows) rowsById.set(r.id as string, r);
+    }
+    const max = Math.max(0, ...textScore.values());
+    const hits: SearchHit[] = [];
+    for (const id of ids) {
+      const r = rowsById.get(id);
+      if (!r) continue; // deleted between the queries
+      const t = max > 0 ? (textScore.get(id) ?? 0) / max : 0;
+      const v = cosine(vector, numbers(r[field]));
+      hits.push(hitOf(r, t, v, (1 - w) * t + w * v));
+    }
+    return hits.sort(byScore).slice(0, topK);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.queues.values()]);
+    for (const t of this.tables.values()) {
+      try {
+        (await t).close();
+      } catch {
+        // a table that failed to open has nothing to close
+      }
+    }
+    this.tables.clear();
+    try {
+      (await this.db).close();
+    } catch {
+      // connect failed: nothing to close
+    }
+  }
+}
+
+/**
+ * The embedded doc store: LanceDB tables on local disk, one per tenant and vector dimension
+ * (`ragflow_<tenant>__<dim>`), with full-text, vector and hybrid search. Safe for one writer
+ * process and any number of reader processes on the same directory.
+ */
+export function createLanceDocStore(opts: LanceDocStoreOptions): DocStore {
+  return new LanceDocStore(opts);
+}
