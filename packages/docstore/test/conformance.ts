@@ -245,6 +245,19 @@ export function runDocStoreConformance(name: string, makeStore: () => Promise<St
       expect(textHeavy[2]!.score).toBe(0);
     });
 
+    it('stores unavailable chunks (available_int 0) but never returns them from search', async () => {
+      const hidden = makeChunk({ kb_id: kb, doc_id: 'd1', content_with_weight: 'mother chunk text', available_int: 0 }, axisVector(8, 0));
+      const shown = makeChunk({ kb_id: kb, doc_id: 'd1', content_with_weight: 'child chunk text' }, axisVector(8, 0, 1, 0.1));
+      await store.upsert(tenant, [hidden, shown]);
+      await store.refresh(tenant);
+      expect(await store.count(tenant, { kb_id: kb })).toBe(2);
+      expect(await store.get(tenant, [hidden.id])).toEqual([hidden]);
+      for (const mode of ['fulltext', 'vector', 'hybrid'] as const) {
+        const hits = await store.search({ tenantId: tenant, query: 'chunk text', vector: axisVector(8, 0), mode });
+        expect(hits.map((x) => x.id)).toEqual([shown.id]);
+      }
+    });
+
     it('keeps knowledge bases apart for search, count and delete', async () => {
       const mine = makeChunk({ kb_id: kb, doc_id: 'same-doc', content_with_weight: 'shared words here' }, axisVector(8, 0));
       const theirs = makeChunk({ kb_id: otherKb, doc_id: 'same-doc', content_with_weight: 'shared words here too' }, axisVector(8, 0));
