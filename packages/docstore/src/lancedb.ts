@@ -20,6 +20,7 @@ const FTS_FIELDS = ['content_ltks', 'title_tks'] as const;
 const FTS_BOOSTS = [2, 10];
 /** Both are already tokenised, space-separated, lower-cased by the parser: split on whitespace only. */
 const FTS_CONFIG = { baseTokenizer: 'whitespace', lowercase: true, stem: false, removeStopWords: false, asciiFolding: false, withPosition: false } as const;
+const SCALAR_FIELDS = ['id', 'kb_id', 'doc_id'] as const;
 /** ids per `IN (...)` filter */
 const ID_CHUNK = 500;
 const HIT_COLUMNS = ['id', 'doc_id', 'kb_id', 'docnm_kwd', 'content_with_weight', 'page_num_int'];
@@ -205,7 +206,7 @@ class LanceDocStore implements DocStore {
         if (await exists(db, name)) return db.openTable(name);
         if (createDim === undefined) throw new DocStoreError(`table ${name} does not exist`, false);
         const table = await db.createEmptyTable(name, tableSchema(createDim), { existOk: true });
-        await this.ensureFtsIndexes(table);
+        await this.ensureIndexes(table);
         return table;
       })();
       this.tables.set(name, t);
@@ -214,12 +215,18 @@ class LanceDocStore implements DocStore {
     return t;
   }
 
-  private async ensureFtsIndexes(table: lancedb.Table): Promise<boolean> {
+  /** Full-text indexes, and scalar ones on the columns every get, delete and filter uses. */
+  private async ensureIndexes(table: lancedb.Table): Promise<boolean> {
     const have = new Set((await table.listIndices()).flatMap((i) => i.columns));
     let created = false;
     for (const col of FTS_FIELDS) {
       if (have.has(col)) continue;
       await table.createIndex(col, { config: lancedb.Index.fts(FTS_CONFIG) });
+      created = true;
+    }
+    for (const col of SCALAR_FIELDS) {
+      if (have.has(col)) continue;
+      await table.createIndex(col, { config: lancedb.Index.btree() });
       created = true;
     }
     return created;
@@ -339,7 +346,7 @@ class LanceDocStore implements DocStore {
     try {
       for (const { dim, table } of await this.tenantTables(tenantId)) {
         await this.serial(tableName(tenantId, dim), async () => {
-          if (await this.ensureFtsIndexes(table)) return;
+          if (await this.ensureIndexes(table)) return;
           const unindexed = (await table.listIndices()).some((i) => (i.numUnindexedRows ?? 0) > 0);
           // folds new rows into the indexes and compacts the small fragments each upsert leaves
           if (unindexed) await table.optimize();

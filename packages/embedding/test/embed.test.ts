@@ -62,9 +62,10 @@ describe('embedTexts', () => {
     const s = await startServer((req, res, n) => {
       if (n === 2) {
         res.writeHead(422, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ error: { message: 'bad batch' } }));
+        res.end(JSON.stringify({ error: { message: 'bad batch' } }));
+      } else {
+        okReply(res, req.body.input);
       }
-      okReply(res, req.body.input);
     });
     try {
       const b = createOpenAICompatibleBackend({ url: s.base, model: 'm', countTokens: wordCount });
