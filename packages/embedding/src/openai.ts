@@ -35,6 +35,26 @@ export function embeddingsEndpoint(base: string): string {
   return `${u}/embeddings`;
 }
 
+/**
+ * fetch refuses URLs with user:password@, and they must not reach error messages: split them off
+ * into a Basic authorization (used when no apiKey is set).
+ */
+function splitCredentials(url: string): { url: string; basic?: string; secrets: string[] } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { url, secrets: [] };
+  }
+  if (!u.username && !u.password) return { url, secrets: [] };
+  const user = decodeURIComponent(u.username);
+  const pass = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  const basic = Buffer.from(`${user}:${pass}`).toString('base64');
+  return { url: u.toString(), basic, secrets: [pass, u.password, basic].filter((x) => x.length > 0) };
+}
+
 function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUS.has(status) || status >= 500;
 }
@@ -133,7 +153,7 @@ function parseEmbeddingResponse(json: unknown, expected: number): ParsedResponse
  * `retryable` tells the caller whether a later redelivery can help.
  */
 export function createOpenAICompatibleBackend(opts: OpenAICompatibleOptions): EmbeddingBackend {
-  const endpoint = embeddingsEndpoint(opts.url);
+  const { url: endpoint, basic, secrets } = splitCredentials(embeddingsEndpoint(opts.url));
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxRetries = opts.maxRetries ?? 4;
   const retryBaseMs = opts.retryBaseMs ?? 500;
@@ -141,7 +161,8 @@ export function createOpenAICompatibleBackend(opts: OpenAICompatibleOptions): Em
   const doFetch = opts.fetch ?? globalThis.fetch;
   const apiKey = opts.apiKey && opts.apiKey.length > 0 ? opts.apiKey : undefined;
 
-  const scrub = (text: string): string => (apiKey ? text.split(apiKey).join('***') : text);
+  const hidden = [...(apiKey ? [apiKey] : []), ...secrets];
+  const scrub = (text: string): string => hidden.reduce((t, secret) => t.split(secret).join('***'), text);
   const fail = (message: string, o: ConstructorParameters<typeof EmbeddingError>[1]) =>
     new EmbeddingError(scrub(`embedding ${opts.model} at ${endpoint}: ${message}`), o);
 
@@ -150,6 +171,7 @@ export function createOpenAICompatibleBackend(opts: OpenAICompatibleOptions): Em
     if (opts.dimensions !== undefined) body.dimensions = opts.dimensions;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+    else if (basic) headers.authorization = `Basic ${basic}`;
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
 
@@ -185,7 +207,9 @@ export function createOpenAICompatibleBackend(opts: OpenAICompatibleOptions): Em
     try {
       parsed = parseEmbeddingResponse(json, texts.length);
     } catch (err) {
-      throw fail(`malformed response: ${(err as Error).message}`, { status: res.status, retryable: false });
+      // some servers answer 200 with an error object
+      const said = json && typeof json === 'object' && 'error' in json ? ` (server said: ${serverErrorText(text)})` : '';
+      throw fail(`malformed response: ${(err as Error).message}${said}`, { status: res.status, retryable: false });
     }
     const tokens = parsed.reportedTokens ?? (await sumTokens(texts, opts.countTokens));
     return { vectors: parsed.vectors, tokens };

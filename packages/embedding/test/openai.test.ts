@@ -186,6 +186,16 @@ describe('createOpenAICompatibleBackend', () => {
     expect(err.message).toMatch(/1 embeddings for 2 inputs/);
   });
 
+  it('explains a 200 reply carrying an error object and hides URL credentials', async () => {
+    const s = await server((_req, res) => json(res, 200, { error: { message: 'model not loaded' } }));
+    const b = createOpenAICompatibleBackend({ url: s.base.replace('http://', 'http://user:pw123@'), model: 'm' });
+    const err = (await b.embed(['a']).catch((e: unknown) => e)) as EmbeddingError;
+    expect(s.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('user:pw123').toString('base64')}`);
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain('model not loaded');
+    expect(err.message).not.toContain('pw123');
+  });
+
   it('dimension() embeds "ok" once and caches it', async () => {
     const s = await server((req, res) => okReply(res, req.body.input));
     const b = createOpenAICompatibleBackend({ url: s.base, model: 'm' });
