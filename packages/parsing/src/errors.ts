@@ -1,0 +1,34 @@
+/** Why a document could not be parsed. None of these get better by retrying the same bytes. */
+export type ParseErrorCode =
+  | 'empty'
+  | 'binary'
+  | 'encoding'
+  | 'unsupported_format'
+  | 'corrupt'
+  | 'too_large'
+  | 'page_range';
+
+/**
+ * A problem with the document itself (not with the service): the message says what is wrong and
+ * what the user can do, and is safe to show on the task's progress line.
+ */
+export class ParseError extends Error {
+  override readonly name = 'ParseError';
+  readonly retryable = false;
+  constructor(
+    readonly code: ParseErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The hashing module was used before `initHashing()` resolved: a programming error, not bad input. */
+export class HashingNotInitializedError extends Error {
+  override readonly name = 'HashingNotInitializedError';
+  readonly retryable = false;
+  constructor() {
+    super('chunkId() called before initHashing() resolved: await initHashing() once at startup');
+  }
+}

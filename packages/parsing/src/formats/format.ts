@@ -1,0 +1,24 @@
+import type { ParsedDocument } from '../types.js';
+
+/** What every format parser receives; the bytes are the whole file. */
+export interface FormatInput {
+  name: string;
+  data: Uint8Array;
+  parserId: string;
+  parserConfig: Record<string, unknown>;
+  /** 0-based first page to parse (paged formats) */
+  fromPage: number;
+  /** 0-based page to stop before (paged formats) */
+  toPage: number;
+}
+
+/** One file format. Adding a format = one module under formats/ plus one row in formats/index.ts. */
+export interface FormatParser {
+  /** short id reported as ParsedDocument.format */
+  readonly id: string;
+  /** lower-case file extensions with the dot, e.g. ".md" */
+  readonly extensions: readonly string[];
+  /** whether the format has pages (PDF); unpaged formats reject a page range past the first page */
+  readonly paged: boolean;
+  parse(input: FormatInput): Promise<ParsedDocument>;
+}

@@ -1,0 +1,25 @@
+import type { FormatParser } from './format.js';
+import { markdownFormat } from './markdown.js';
+import { textFormat } from './text.js';
+
+/** Every supported format; a new one (PDF, DOCX, XLSX, HTML, JSON...) is one more row. */
+export const FORMATS: readonly FormatParser[] = [textFormat, markdownFormat];
+
+const byExtension = new Map<string, FormatParser>(FORMATS.flatMap((f) => f.extensions.map((e) => [e, f] as const)));
+
+/** Lower-case extension with its dot ("" when the name has none). */
+export function extensionOf(name: string): string {
+  const base = name.slice(name.replace(/\\/g, '/').lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(dot).toLowerCase() : '';
+}
+
+export function formatFor(name: string): FormatParser | undefined {
+  return byExtension.get(extensionOf(name));
+}
+
+export function supportedExtensions(): string[] {
+  return [...byExtension.keys()];
+}
+
+export type { FormatInput, FormatParser } from './format.js';

@@ -1,0 +1,68 @@
+import { ParseError } from './errors.js';
+import { extensionOf, formatFor, supportedExtensions } from './formats/index.js';
+import type { ParsedDocument } from './types.js';
+
+/** RAGFlow's DOC_MAXIMUM_SIZE default (128 MiB). */
+export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
+/** RAGFlow's "to the end" page bound for tasks over a whole document. */
+export const LAST_PAGE = 100_000_000;
+
+export interface ParseInput {
+  /** file name as the user uploaded it; its extension picks the format */
+  name: string;
+  data: Uint8Array;
+  /** RAGFlow parser id ("naive", "general", ...); default "naive" */
+  parserId?: string;
+  parserConfig?: Record<string, unknown>;
+  /** 0-based first page; default 0 */
+  fromPage?: number;
+  /** 0-based page to stop before; default 100000000 (the whole document) */
+  toPage?: number;
+  /** files larger than this are rejected with `too_large`; default 128 MiB */
+  maxBytes?: number;
+}
+
+function hasText(doc: ParsedDocument): boolean {
+  return doc.sections.some((s) => s.text.trim().length > 0);
+}
+
+/** Decode and split a document into sections, by its extension. Throws ParseError for bad input. */
+export async function parseDocument(input: ParseInput): Promise<ParsedDocument> {
+  const { name, data } = input;
+  const parserId = input.parserId ?? 'naive';
+  const fromPage = input.fromPage ?? 0;
+  const toPage = input.toPage ?? LAST_PAGE;
+  const maxBytes = input.maxBytes ?? DEFAULT_MAX_BYTES;
+
+  const format = formatFor(name);
+  if (!format) {
+    const ext = extensionOf(name);
+    throw new ParseError(
+      'unsupported_format',
+      `unsupported file type: ${name} has ${ext ? `extension ${ext}` : 'no extension'}; supported: ${supportedExtensions().join(', ')}`,
+    );
+  }
+  if (data.byteLength > maxBytes) {
+    throw new ParseError(
+      'too_large',
+      `file too large: ${name} is ${data.byteLength} bytes, the limit is ${maxBytes} bytes. Split the file and upload the parts.`,
+    );
+  }
+  if (!Number.isInteger(fromPage) || !Number.isInteger(toPage) || fromPage < 0 || toPage <= fromPage) {
+    throw new ParseError('page_range', `invalid page range for ${name}: from ${fromPage} to ${toPage}`);
+  }
+  if (!format.paged && fromPage > 0) {
+    throw new ParseError(
+      'page_range',
+      `invalid page range for ${name}: a ${format.id} file has no pages, so a task must start at page 0 (got ${fromPage})`,
+    );
+  }
+  if (data.byteLength === 0) throw new ParseError('empty', `empty file: ${name} has no text`);
+
+  const doc = await format.parse({ name, data, parserId, parserConfig: input.parserConfig ?? {}, fromPage, toPage });
+  if (!hasText(doc)) throw new ParseError('empty', `empty file: ${name} has no text`);
+  if (!['naive', 'general'].includes(parserId)) {
+    doc.notes.push(`parser "${parserId}" is not implemented for ${format.id} files; chunked with "naive"`);
+  }
+  return doc;
+}
