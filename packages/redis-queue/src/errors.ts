@@ -1,0 +1,26 @@
+/** A queue operation failed. `retryable` says whether the same call may succeed later (connection trouble) or not (bad data, wrong key type). */
+export class QueueError extends Error {
+  override name = 'QueueError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+const PERMANENT_REPLY = /^(WRONGTYPE|ERR (wrong number|syntax|Invalid|unknown command)|NOPERM|NOSCRIPT)/i;
+
+/** Redis reply errors about the request itself are permanent; everything else (network, LOADING, READONLY failover, timeouts) is transient. */
+export function toQueueError(err: unknown, what: string): QueueError {
+  if (err instanceof QueueError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new QueueError(`${what}: ${message}`, !PERMANENT_REPLY.test(message), { cause: err });
+}
+
+/** "NOGROUP No such key ..." (XREADGROUP/XAUTOCLAIM on a deleted stream) or "ERR no such key" (XINFO). */
+export function isMissingStreamError(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /^NOGROUP\b/.test(message) || /no such key/i.test(message);
+}
