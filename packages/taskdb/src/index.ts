@@ -1,0 +1,27 @@
+export { createTaskDb, TaskDb, resolveTaskDbOptions, DEFAULT_PARSER_CONFIG, ABANDON_MESSAGE, RECEIVED_MESSAGE, QUEUED_MESSAGE } from './taskdb.js';
+export type { TaskStateFilter } from './taskdb.js';
+export { TaskDbError, TaskDbNotFoundError, isRetryableCode, toTaskDbError } from './errors.js';
+export {
+  TASK_MAX_LOG_LENGTH,
+  appendProgressMsg,
+  clockTime,
+  formatProgressLine,
+  nextProgress,
+  trimHeaderByLines,
+} from './progress.js';
+export type { PageRange, ProgressLineOptions } from './progress.js';
+export {
+  MAXIMUM_PAGE_NUMBER,
+  MAXIMUM_TASK_PAGE_NUMBER,
+  TABLE_ROWS_PER_TASK,
+  newId,
+  planTasks,
+  taskDigest,
+  xxh64Hex,
+} from './plan.js';
+export type { PlanDocument, PlanInfo, TaskPlan } from './plan.js';
+export { PyFloat, pythonRepr, pythonStr } from './python.js';
+export { MIGRATION_SQL, TABLES, createTableSql } from './schema.js';
+export type { ColumnDef, TableDef } from './schema.js';
+export { RunStatus } from './types.js';
+export type * from './types.js';
