@@ -1,5 +1,5 @@
 import iconv from 'iconv-lite';
-import { detect } from 'jschardet';
+import { chardet } from 'jschardet';
 import { ParseError } from './errors.js';
 
 export interface DecodedText {
@@ -16,8 +16,17 @@ const SNIFF_BYTES = 64 * 1024;
 const MAX_CONTROL_RATIO = 0.1;
 /** Share of replacement characters above which a decode is mojibake rather than a few damaged bytes. */
 const MAX_REPLACEMENT_RATIO = 0.02;
+/** Valid multi-byte UTF-8 characters needed per invalid sequence to read bytes as damaged UTF-8. */
+const DAMAGED_UTF8_VALID_PER_INVALID = 10;
 /** jschardet confidence at which its guess is tried before GB18030. */
 const TRUSTED_CONFIDENCE = 0.5;
+
+/**
+ * Encoding families jschardet may answer with: modern web (UTF-*, GB18030, Big5, Shift_JIS,
+ * EUC-*, windows-125x) and ISO-8859-*. Mac, DOS and EBCDIC code pages are left out: they are rare
+ * in uploads and otherwise win on short Latin-1 text.
+ */
+const DETECTED_ERAS = chardet.EncodingEra.MODERN_WEB | chardet.EncodingEra.LEGACY_ISO;
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -94,6 +103,24 @@ function checkReplacements(decoded: DecodedText, name: string | undefined): Deco
 }
 
 /**
+ * UTF-8 with a few bad bytes (a file cut mid-character, a stray byte) is still UTF-8: reading it
+ * as GB18030 would turn every character into mojibake without a single U+FFFD. Legacy encodings
+ * make almost every non-ASCII character an invalid UTF-8 sequence, so the valid multi-byte
+ * characters must far outnumber the invalid ones.
+ */
+function damagedUtf8(data: Uint8Array): DecodedText | undefined {
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(data);
+  const replaced = countReplacements(text);
+  let multiByte = 0;
+  for (const ch of text) if (ch.codePointAt(0)! > 0x7f && ch !== '\uFFFD') multiByte++;
+  const truncatedTail = replaced === 1 && text.endsWith('\uFFFD') && data.length > 1;
+  if (truncatedTail || multiByte >= DAMAGED_UTF8_VALID_PER_INVALID * replaced) {
+    return { text, encoding: 'utf-8', replaced };
+  }
+  return undefined;
+}
+
+/**
  * Bytes to text. A BOM decides (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE); otherwise bytes that are
  * valid UTF-8 are UTF-8; otherwise the encoding is detected (jschardet), trying GB18030 (which
  * covers GBK and GB2312) early since that is what most non-UTF-8 uploads are.
@@ -119,10 +146,12 @@ export function decodeText(data: Uint8Array, name?: string): DecodedText {
   try {
     return { text: utf8Strict.decode(data), encoding: 'utf-8', replaced: 0 };
   } catch {
-    // not UTF-8: detect below
+    // not clean UTF-8: damaged UTF-8, or another encoding
   }
+  const damaged = damagedUtf8(data);
+  if (damaged) return damaged;
 
-  const guess = detect(data);
+  const guess = chardet.detect(data, { encodingEra: DETECTED_ERAS });
   const guessed = guess.encoding && iconv.encodingExists(guess.encoding) ? guess.encoding : undefined;
   const candidates: string[] = [];
   if (guessed && guess.confidence >= TRUSTED_CONFIDENCE) candidates.push(guessed);
