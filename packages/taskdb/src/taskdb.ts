@@ -192,6 +192,8 @@ function toKnowledgebaseRow(r: Row): KnowledgebaseRow {
     parser_id: str(r['parser_id']),
     parser_config: parseJsonObject(r['parser_config']),
     pagerank: num(r['pagerank']),
+    similarity_threshold: num(r['similarity_threshold']),
+    vector_similarity_weight: num(r['vector_similarity_weight']),
     status: strOrNull(r['status']),
     create_time: numOrNull(r['create_time']),
     create_date: strOrNull(r['create_date']),
@@ -1018,6 +1020,45 @@ export class TaskDb {
         [Math.max(0, Math.floor(olderThanMs))],
       );
       return rows.map(toTaskSummary);
+    });
+  }
+
+  /**
+   * Checks the server answers (readiness probes, `ragline up`); connects without selecting the
+   * database so it also works before `migrate` created it.
+   */
+  async ping(): Promise<void> {
+    await this.run('ping', async () => {
+      const conn = await createConnection({ ...this.connectionOptions(false), connectTimeout: 3000 });
+      try {
+        await conn.query('SELECT 1');
+      } finally {
+        await conn.end();
+      }
+    });
+  }
+
+  /** Drops this TaskDb's database (tests and throwaway environments only). */
+  async dropDatabase(): Promise<void> {
+    await this.run('dropDatabase', async () => {
+      const conn = await createConnection(this.connectionOptions(false));
+      try {
+        await conn.query(`DROP DATABASE IF EXISTS ${quoteIdent(this.options.database)}`);
+      } finally {
+        await conn.end();
+      }
+    });
+  }
+
+  /** A knowledge base by name (optionally within one tenant); the newest when several share it. */
+  async findKnowledgebaseByName(name: string, tenantId?: string): Promise<KnowledgebaseRow | null> {
+    return this.run('findKnowledgebaseByName', async () => {
+      const [r] = await this.rows(
+        this.pool,
+        `SELECT * FROM knowledgebase WHERE name = ? AND status = '1'${tenantId ? ' AND tenant_id = ?' : ''} ORDER BY create_time DESC LIMIT 1`,
+        tenantId ? [name, tenantId] : [name],
+      );
+      return r ? toKnowledgebaseRow(r) : null;
     });
   }
 

@@ -184,6 +184,9 @@ export interface KnowledgebaseRow {
   parser_id: string;
   parser_config: Record<string, unknown>;
   pagerank: number;
+  similarity_threshold: number;
+  /** RAGFlow's hybrid fusion weight of the vector side (default 0.3) */
+  vector_similarity_weight: number;
   status: string | null;
   create_time: number | null;
   create_date: string | null;

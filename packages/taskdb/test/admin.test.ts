@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createTaskDb } from '../src/index.js';
+
+describe('admin helpers', () => {
+  it('pings before the database exists, finds a knowledge base by name, drops the database', async () => {
+    const database = `ragline_t_${randomBytes(4).toString('hex')}`;
+    const db = createTaskDb({ database });
+    try {
+      await db.ping();
+      await db.migrate();
+      const tenantId = await db.ensureTenant({ embdId: 'm@f' });
+      const kb = await db.ensureKnowledgebase({ name: 'docs', tenantId, embdId: 'm@f' });
+      const found = await db.findKnowledgebaseByName('docs');
+      expect(found?.id).toBe(kb.id);
+      expect(found?.vector_similarity_weight).toBeCloseTo(0.3);
+      expect(await db.findKnowledgebaseByName('docs', 'other-tenant')).toBeNull();
+      expect(await db.findKnowledgebaseByName('missing')).toBeNull();
+    } finally {
+      await db.dropDatabase();
+      await db.close();
+    }
+    const check = createTaskDb({ database: 'information_schema' });
+    try {
+      await check.ping();
+    } finally {
+      await check.close();
+    }
+  });
+
+  it('ping fails with a retryable error when the server is unreachable', async () => {
+    const db = createTaskDb({ port: 1, password: 'sekrit-pw' });
+    const err = await db.ping().then(() => null, (e: Error & { retryable?: boolean }) => e);
+    expect(err?.retryable).toBe(true);
+    expect(err?.message).not.toContain('sekrit-pw');
+    await db.close();
+  });
+});
