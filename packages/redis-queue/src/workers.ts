@@ -55,6 +55,7 @@ export class HeartbeatReporter {
   private readonly bootAt = new Date();
   private readonly ipAddress = hostIp();
   private timer: NodeJS.Timeout | undefined;
+  private lastBeat: Promise<void> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -106,7 +107,7 @@ export class HeartbeatReporter {
   start(): void {
     if (this.timer) return;
     const tick = (): void => {
-      this.beat().catch((err: Error) => this.opts.onError?.(err));
+      this.lastBeat = this.beat().catch((err: Error) => this.opts.onError?.(err));
     };
     this.timer = setInterval(tick, this.intervalMs);
     this.timer.unref();
@@ -117,6 +118,8 @@ export class HeartbeatReporter {
   async stop(opts: { deregister?: boolean } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    // a beat still in flight would re-register the worker after the SREM
+    await this.lastBeat;
     if (!opts.deregister) return;
     try {
       await this.redis.multi().srem(WORKER_SET_KEY, this.name).del(this.name).exec().then(throwFirstError);
