@@ -1,0 +1,42 @@
+import { RAGFLOW, ragflowQueueNames } from '@ragline/contracts';
+import { cancelChecker, createBridge, startRuntime } from '@ragline/pipeline';
+import { RagflowQueueConsumer, RagflowQueueProducer } from '@ragline/redis-queue';
+import { createTaskDb } from '@ragline/taskdb';
+import { loadEnv } from './env.js';
+
+const cfg = loadEnv();
+const rt = await startRuntime('bridge', cfg);
+const taskdb = createTaskDb({ url: cfg.MYSQL_URL });
+const streams = cfg.RAGFLOW_QUEUES ? cfg.RAGFLOW_QUEUES.split(',') : ragflowQueueNames(cfg.RAGFLOW_QUEUE_NAMING);
+const queue = new RagflowQueueConsumer(rt.redis, {
+  streams,
+  group: RAGFLOW.consumerGroup,
+  consumer: rt.workerName,
+  claimIdleMs: cfg.BRIDGE_CLAIM_IDLE_MS,
+  batchSize: cfg.BRIDGE_BATCH,
+  blockMs: cfg.BRIDGE_BLOCK_MS,
+});
+await queue.ensureGroups();
+const producer = new RagflowQueueProducer(rt.redis);
+const bridge = createBridge({
+  queue,
+  taskdb,
+  publisher: rt.publisher,
+  names: rt.names,
+  isCancelled: cancelChecker(rt.redis),
+  logger: rt.logger,
+  tracer: rt.tracer,
+  forward: cfg.BRIDGE_FORWARD_STREAM
+    ? { stream: cfg.BRIDGE_FORWARD_STREAM, enqueue: (stream, message) => producer.enqueue(stream, message) }
+    : undefined,
+});
+const stop = new AbortController();
+const running = bridge.run(stop.signal);
+rt.onStop(async () => {
+  stop.abort();
+  await running;
+  await taskdb.close();
+});
+rt.startHeartbeat(() => ({ pending: 0, lag: 0, done: bridge.stats.published, failed: bridge.stats.errors, current: {} }));
+await rt.serveHealth({ mysql: () => taskdb.ping() });
+rt.logger.info({ streams }, 'bridge consuming RAGFlow queues');

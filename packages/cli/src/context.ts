@@ -1,0 +1,47 @@
+import { CommonEnv, env, loadConfig, z } from '@ragline/config';
+import { objectStoreFromConfig } from '@ragline/pipeline';
+import { RagflowQueueProducer, createRedis } from '@ragline/redis-queue';
+import type { ObjectStore } from '@ragline/storage';
+import { createTaskDb, type TaskDb } from '@ragline/taskdb';
+import type { Redis } from 'ioredis';
+
+export const CliEnv = CommonEnv.extend({
+  RAGFLOW_QUEUE_NAMING: z.enum(['current', 'legacy']).default('current'),
+  RAGFLOW_QUEUES: env.optional(z.string()),
+  MONITOR_PORT: env.int(0, 65535).default(8700),
+  EMBEDDING_TIMEOUT_MS: env.int(100).default(60_000),
+});
+export type CliEnv = z.infer<typeof CliEnv>;
+
+export function loadCliConfig(): CliEnv {
+  return loadConfig(CliEnv);
+}
+
+/** RAGFlow's embd_id form "model@factory". */
+export function embdIdFor(cfg: CliEnv): string {
+  return cfg.EMBEDDING_URL ? `${cfg.EMBEDDING_MODEL}@OpenAI-API-Compatible` : `ragline-hash-${cfg.EMBEDDING_DIM}@Ragline`;
+}
+
+export interface Clients {
+  taskdb: TaskDb;
+  redis: Redis;
+  store: ObjectStore;
+  producer: RagflowQueueProducer;
+  close(): Promise<void>;
+}
+
+/** Connections a CLI command needs; close() releases them all. */
+export function openClients(cfg: CliEnv): Clients {
+  const taskdb = createTaskDb({ url: cfg.MYSQL_URL });
+  const redis = createRedis({ url: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
+  return {
+    taskdb,
+    redis,
+    store: objectStoreFromConfig(cfg),
+    producer: new RagflowQueueProducer(redis),
+    async close() {
+      await taskdb.close();
+      redis.disconnect();
+    },
+  };
+}

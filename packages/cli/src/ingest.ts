@@ -1,0 +1,132 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ragflowQueueName } from '@ragline/contracts';
+import type { RagflowQueueProducer } from '@ragline/redis-queue';
+import type { ObjectStore } from '@ragline/storage';
+import type { TaskDb } from '@ragline/taskdb';
+import cliProgress from 'cli-progress';
+import type { Redis } from 'ioredis';
+
+const PDF = new Set(['pdf']);
+const VISUAL = new Set(['jpg', 'jpeg', 'png', 'tif', 'gif', 'pcx', 'tga', 'exif', 'fpx', 'svg', 'psd', 'cdr', 'pcd', 'dxf', 'ufo', 'eps', 'ai', 'raw', 'wmf', 'webp', 'avif', 'apng', 'icon', 'ico']);
+const AURAL = new Set(['wav', 'flac', 'ape', 'alac', 'wavpack', 'wv', 'mp3', 'aac', 'ogg', 'vorbis', 'opus']);
+const TABLE = new Set(['csv', 'tsv', 'xlsx', 'xls']);
+
+/** RAGFlow's document.type for a file name (api/utils/file_utils.filename_type). */
+export function documentType(name: string): 'pdf' | 'doc' | 'visual' | 'aural' {
+  const ext = extname(name).slice(1).toLowerCase();
+  if (PDF.has(ext)) return 'pdf';
+  if (VISUAL.has(ext)) return 'visual';
+  if (AURAL.has(ext)) return 'aural';
+  return 'doc';
+}
+
+export interface IngestDeps {
+  taskdb: TaskDb;
+  store: ObjectStore;
+  producer: RagflowQueueProducer;
+  redis: Redis;
+  queueNaming: 'current' | 'legacy';
+  embdId: string;
+}
+
+export interface IngestedDocument {
+  docId: string;
+  name: string;
+  kbId: string;
+  tasks: string[];
+}
+
+/**
+ * Does what RAGFlow's API server does when a user uploads and parses documents: store the file
+ * (bucket = kb id, object = location), write document and task rows, mark the document queued, and
+ * XADD one message per task to the priority-0 stream.
+ */
+export async function ingestFiles(deps: IngestDeps, files: string[], opts: { kb: string; parserId?: string }): Promise<IngestedDocument[]> {
+  await deps.taskdb.migrate();
+  const tenantId = await deps.taskdb.ensureTenant({ name: 'ragline', embdId: deps.embdId });
+  const kb = await deps.taskdb.ensureKnowledgebase({ name: opts.kb, tenantId, embdId: deps.embdId });
+  const out: IngestedDocument[] = [];
+  for (const file of files) {
+    const data = await readFile(file);
+    const name = basename(file);
+    const ext = extname(name).slice(1).toLowerCase();
+    const location = await deps.store.uniqueName(kb.id, name);
+    await deps.store.put(kb.id, location, data);
+    const parserId = opts.parserId ?? (TABLE.has(ext) ? 'table' : kb.parser_id);
+    const doc = await deps.taskdb.createDocument({
+      kbId: kb.id,
+      name,
+      location,
+      size: data.byteLength,
+      type: documentType(name),
+      suffix: ext,
+      parserId,
+      parserConfig: kb.parser_config,
+    });
+    const tasks = await deps.taskdb.queueDocument(doc.id);
+    if (tasks.length) {
+      await deps.redis.set(`doc:chunking_pending:${doc.id}`, String(tasks.length), 'EX', 7 * 24 * 3600);
+      await deps.redis.del(`doc:chunking_aborted:${doc.id}`);
+    }
+    for (const t of tasks) await deps.producer.enqueue(ragflowQueueName(0, deps.queueNaming), { ...t });
+    out.push({ docId: doc.id, name, kbId: kb.id, tasks: tasks.map((t) => String(t.id)) });
+  }
+  return out;
+}
+
+export interface WaitResult {
+  docId: string;
+  name: string;
+  state: 'done' | 'failed' | 'cancelled';
+  progress: number;
+  message: string;
+  chunks: number;
+}
+
+/** Waits until every document is done, failed or cancelled, showing a progress bar per document. */
+export async function waitForDocuments(
+  taskdb: TaskDb,
+  docs: IngestedDocument[],
+  opts: { timeoutMs?: number; out?: NodeJS.WriteStream } = {},
+): Promise<WaitResult[]> {
+  const out = opts.out ?? process.stderr;
+  const tty = Boolean(out.isTTY);
+  const multibar = tty
+    ? new cliProgress.MultiBar(
+        { format: ' {bar} {percentage}% | {name} | {status}', hideCursor: true, clearOnComplete: false, stream: out },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  const bars = new Map(docs.map((d) => [d.docId, multibar?.create(100, 0, { name: d.name, status: 'queued' })]));
+  const lastPrinted = new Map<string, string>();
+  const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
+  const results = new Map<string, WaitResult>();
+  try {
+    while (results.size < docs.length) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${docs.length - results.size} document(s)`);
+      const rows = await taskdb.documentProgress(docs.map((d) => d.docId));
+      for (const row of rows) {
+        const doc = docs.find((d) => d.docId === row.id)!;
+        if (results.has(row.id)) continue;
+        const pct = Math.max(0, Math.round(Number(row.progress) * 100));
+        const lastLine = String(row.progress_msg ?? '').trim().split('\n').pop() ?? '';
+        const state = row.run === '3' ? 'done' : row.run === '4' ? 'failed' : row.run === '2' ? 'cancelled' : undefined;
+        bars.get(row.id)?.update(state === 'failed' ? 0 : pct, { status: state ?? lastLine.slice(0, 60) });
+        const line = `${doc.name}: ${pct}% ${lastLine}`;
+        if (!tty && lastPrinted.get(row.id) !== line) {
+          out.write(line + '\n');
+          lastPrinted.set(row.id, line);
+        }
+        if (state) {
+          results.set(row.id, { docId: row.id, name: doc.name, state, progress: Number(row.progress), message: String(row.progress_msg ?? ''), chunks: Number(row.chunk_num) });
+        }
+      }
+      if (results.size < docs.length) await sleep(300);
+    }
+  } finally {
+    multibar?.stop();
+  }
+  return docs.map((d) => results.get(d.docId)!);
+}

@@ -1,0 +1,63 @@
+import type { BatchItem } from '@ragline/bus';
+import type { DeadLetter, PipelineEvent } from '@ragline/contracts';
+import type { Logger } from '@ragline/telemetry';
+import type { ProgressUpdate, TaskDb } from '@ragline/taskdb';
+import { indexingProgress } from '../runtime/progress.js';
+
+export type ProgressDb = Pick<TaskDb, 'applyProgress' | 'recordIndexedBatch' | 'completeTask' | 'syncDocuments'>;
+
+/**
+ * The one writer of pipeline progress to MySQL: a batch of events becomes one progress transaction,
+ * exactly-once batch and completion records, and one document sync, so MySQL load follows the number
+ * of batches, not chunks.
+ */
+export function createProgressWriter(deps: { taskdb: ProgressDb; logger: Logger }) {
+  return async function writeEvents(items: BatchItem<PipelineEvent>[]): Promise<void> {
+    const updates: ProgressUpdate[] = [];
+    const completions: Extract<PipelineEvent, { kind: 'completed' }>[] = [];
+    const docs = new Set<string>();
+    for (const { msg: e } of items) {
+      docs.add(e.doc_id);
+      if (e.kind === 'progress') {
+        updates.push({ taskId: e.task_id, progress: e.progress, msg: `${e.msg}`, pageRange: e.page_range, at: new Date(e.at) });
+      } else if (e.kind === 'batch_indexed') {
+        await deps.taskdb.recordIndexedBatch(e.task_id, e.batch_no, e.chunk_ids, e.tokens);
+        const p = indexingProgress(e.indexed_batches, e.total_batches);
+        if (p !== null) updates.push({ taskId: e.task_id, progress: p, at: new Date(e.at) });
+      } else {
+        completions.push(e);
+      }
+    }
+    if (updates.length) await deps.taskdb.applyProgress(updates);
+    for (const c of completions) {
+      const secs = (c.duration_ms / 1000).toFixed(2);
+      const first = await deps.taskdb.completeTask(c.task_id, {
+        chunks: c.chunks,
+        tokens: c.tokens,
+        durationMs: c.duration_ms,
+        msg: `Indexing done: ${c.chunks} chunks, ${c.tokens} tokens. Task done (${secs}s)`,
+      });
+      if (first) deps.logger.info({ task_id: c.task_id, doc_id: c.doc_id, chunks: c.chunks }, 'task done');
+    }
+    await deps.taskdb.syncDocuments([...docs]);
+  };
+}
+
+/** Dead letters fail their task with the stage and the error, as RAGFlow's "[ERROR]" progress lines do. */
+export function createDeadLetterHandler(deps: { taskdb: Pick<TaskDb, 'applyProgress' | 'syncDocuments'>; logger: Logger }) {
+  return async function onDeadLetters(items: BatchItem<DeadLetter>[]): Promise<void> {
+    const updates: ProgressUpdate[] = [];
+    const docs = new Set<string>();
+    for (const { msg } of items) {
+      if (!msg.task_id) {
+        deps.logger.error({ subject: msg.subject, err: msg.error }, 'dead letter without task id');
+        continue;
+      }
+      if (msg.doc_id) docs.add(msg.doc_id);
+      updates.push({ taskId: msg.task_id, progress: -1, msg: `${msg.stage} failed: ${msg.error.message}`, at: new Date(msg.at) });
+      deps.logger.warn({ task_id: msg.task_id, stage: msg.stage, err: msg.error }, 'task failed from dead letter');
+    }
+    if (updates.length) await deps.taskdb.applyProgress(updates);
+    if (docs.size) await deps.taskdb.syncDocuments([...docs]);
+  };
+}

@@ -1,0 +1,132 @@
+import type { DeliveryContext, Publisher } from '@ragline/bus';
+import { ChunkBatch, TaskManifest, msgIds, type ChunkInput, type TaskContext, type TaskMessage, type TaskRef, type TopologyNames } from '@ragline/contracts';
+import { buildChunks, initHashing, naiveMerge, parseDocument } from '@ragline/parsing';
+import type { ObjectStore } from '@ragline/storage';
+import { ATTR, taskAttributes, withSpan, type Logger, type Tracer } from '@ragline/telemetry';
+import { splitBatches, jsonBytes } from '../runtime/batches.js';
+import type { CancelCheck } from '../runtime/cancel.js';
+import { PROGRESS, type ProgressReporter } from '../runtime/progress.js';
+
+export interface ParseLimits {
+  /** RAGFlow's DOC_MAXIMUM_SIZE; default 128 MiB */
+  maxFileBytes: number;
+  /** chunks per batch message; default 32 */
+  batchChunks: number;
+  /** serialised chunk bytes per batch; leaves room for vectors added by the embedder */
+  batchBytes: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxFileBytes: 128 * 1024 * 1024, batchChunks: 32, batchBytes: 256 * 1024 };
+
+export interface ParseStageDeps {
+  store: ObjectStore;
+  publisher: Publisher;
+  names: TopologyNames;
+  isCancelled: CancelCheck;
+  progress: ProgressReporter;
+  logger: Logger;
+  tracer: Tracer;
+  limits?: Partial<ParseLimits>;
+}
+
+export function taskRef(task: TaskContext): TaskRef {
+  const w = task.parser_config.filename_embd_weight;
+  return {
+    task_id: task.task_id,
+    doc_id: task.doc_id,
+    kb_id: task.kb_id,
+    tenant_id: task.tenant_id,
+    embd_id: task.embd_id,
+    doc_name: task.doc_name,
+    from_page: task.from_page,
+    to_page: task.to_page,
+    received_at: task.received_at,
+    ...(typeof w === 'number' ? { filename_embd_weight: w } : {}),
+  };
+}
+
+/**
+ * Parser stage: fetch the document, parse the task's page/row range, chunk it the way RAGFlow's
+ * naive method does, publish chunk batches with deterministic ids, then the manifest that tells
+ * the indexer how many batches make the task complete.
+ */
+export function createParseHandler(deps: ParseStageDeps) {
+  const limits = { ...DEFAULT_PARSE_LIMITS, ...deps.limits };
+  const ready = initHashing();
+  return async function handleTask(msg: TaskMessage, ctx: DeliveryContext): Promise<void> {
+    await ready;
+    const task = msg.task;
+    const log = deps.logger.child({ task_id: task.task_id, doc_id: task.doc_id });
+    ctx.span.setAttributes({ ...taskAttributes(task), [ATTR.pageFrom]: task.from_page, [ATTR.pageTo]: task.to_page });
+    if (await deps.isCancelled(task.task_id)) {
+      await deps.progress.report(task, 'Task has been cancelled. [Canceled]', -1, { key: 'cancelled' });
+      log.info('cancelled before parsing');
+      return;
+    }
+    const started = Date.now();
+    await deps.progress.report(task, 'Start to parse.', PROGRESS.parseStart, { pageRange: true, key: `start.${ctx.deliveryCount}` });
+
+    const data = await withSpan(deps.tracer, 'fetch object', { attributes: { 'ragline.object.bucket': task.bucket } }, async (span) => {
+      const bytes = await deps.store.get(task.bucket, task.location, { maxBytes: limits.maxFileBytes });
+      span.setAttribute('ragline.object.bytes', bytes.byteLength);
+      return bytes;
+    });
+    ctx.working();
+
+    const chunks = await withSpan(deps.tracer, 'parse and chunk', {}, async (span) => {
+      const doc = await parseDocument({
+        name: task.doc_name,
+        data,
+        parserId: task.parser_id,
+        parserConfig: task.parser_config,
+        fromPage: task.from_page,
+        toPage: task.to_page,
+      });
+      const merged = naiveMerge(doc.sections, {
+        chunkTokenNum: task.parser_config.chunk_token_num,
+        delimiter: task.parser_config.delimiter,
+        overlappedPercent: task.parser_config.overlapped_percent,
+      });
+      const built = buildChunks(
+        { doc_id: task.doc_id, kb_id: task.kb_id, doc_name: task.doc_name, parser_config: task.parser_config },
+        merged,
+      );
+      span.setAttributes({ [ATTR.chunkCount]: built.length, 'ragline.sections': doc.sections.length });
+      for (const note of doc.notes) await deps.progress.report(task, note, null, { pageRange: true, key: `note.${note.slice(0, 40)}` });
+      return built;
+    });
+    ctx.working();
+
+    if (await deps.isCancelled(task.task_id)) {
+      await deps.progress.report(task, 'Task has been cancelled. [Canceled]', -1, { key: 'cancelled' });
+      return;
+    }
+
+    const ref = taskRef(task);
+    const batches = splitBatches<ChunkInput>(chunks, limits.batchChunks, limits.batchBytes, jsonBytes);
+    await withSpan(deps.tracer, 'publish chunk batches', { attributes: { 'ragline.batch.count': batches.length } }, async () => {
+      for (const [batchNo, batch] of batches.entries()) {
+        await deps.publisher.publish(
+          deps.names.subjects.chunks,
+          ChunkBatch,
+          { v: 1, kind: 'chunks', task: ref, batch_no: batchNo, chunks: batch },
+          { msgID: msgIds.chunkBatch(task.task_id, batchNo), taskId: task.task_id, docId: task.doc_id },
+        );
+        ctx.working();
+      }
+      await deps.publisher.publish(
+        deps.names.subjects.manifest,
+        TaskManifest,
+        { v: 1, kind: 'manifest', task: ref, batches: batches.length, chunks: chunks.length, parse_ms: Date.now() - started },
+        { msgID: msgIds.manifest(task.task_id), taskId: task.task_id, docId: task.doc_id },
+      );
+    });
+    const secs = ((Date.now() - started) / 1000).toFixed(2);
+    const msgText = chunks.length
+      ? `Finish parsing: ${chunks.length} chunks in ${batches.length} batches (${secs}s).`
+      : `No chunk built from ${task.doc_name}.`;
+    await deps.progress.report(task, msgText, PROGRESS.parseDone, { pageRange: true, key: 'parsed' });
+    log.info({ chunks: chunks.length, batches: batches.length, took_s: Number(secs) }, 'parsed');
+  };
+}
+
