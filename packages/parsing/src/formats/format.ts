@@ -18,7 +18,11 @@ export interface FormatParser {
   readonly id: string;
   /** lower-case file extensions with the dot, e.g. ".md" */
   readonly extensions: readonly string[];
-  /** whether the format has pages (PDF); unpaged formats reject a page range past the first page */
+  /**
+   * Whether from/to page select part of the file (PDF pages; for RAGFlow's table parser the
+   * "pages" are spreadsheet rows). Unpaged formats reject a task that starts past page 0, since
+   * RAGFlow makes one task for the whole of such a file.
+   */
   readonly paged: boolean;
   parse(input: FormatInput): Promise<ParsedDocument>;
 }
