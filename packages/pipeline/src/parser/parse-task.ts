@@ -1,6 +1,6 @@
 import type { DeliveryContext, Publisher } from '@ragline/bus';
 import { ChunkBatch, TaskManifest, msgIds, type ChunkInput, type TaskContext, type TaskMessage, type TaskRef, type TopologyNames } from '@ragline/contracts';
-import { buildChunks, initHashing, naiveMerge, parseDocument } from '@ragline/parsing';
+import { buildChunks, initHashing, mergeOptionsFromParserConfig, naiveMerge, parseDocument } from '@ragline/parsing';
 import type { ObjectStore } from '@ragline/storage';
 import { ATTR, taskAttributes, withSpan, type Logger, type Tracer } from '@ragline/telemetry';
 import { splitBatches, jsonBytes } from '../runtime/batches.js';
@@ -82,13 +82,9 @@ export function createParseHandler(deps: ParseStageDeps) {
         fromPage: task.from_page,
         toPage: task.to_page,
       });
-      const merged = naiveMerge(doc.sections, {
-        chunkTokenNum: task.parser_config.chunk_token_num,
-        delimiter: task.parser_config.delimiter,
-        overlappedPercent: task.parser_config.overlapped_percent,
-      });
+      const merged = naiveMerge(doc.sections, mergeOptionsFromParserConfig(task.parser_config));
       const built = buildChunks(
-        { doc_id: task.doc_id, kb_id: task.kb_id, doc_name: task.doc_name, parser_config: task.parser_config },
+        { doc_id: task.doc_id, kb_id: task.kb_id, doc_name: task.doc_name, parser_config: task.parser_config, pagerank: task.pagerank },
         merged,
       );
       span.setAttributes({ [ATTR.chunkCount]: built.length, 'ragline.sections': doc.sections.length });

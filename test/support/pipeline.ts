@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connectNats, deleteTopology } from '@ragline/bus';
+import { topologyNames } from '@ragline/contracts';
+import { createLanceDocStore } from '@ragline/docstore';
+import { RagflowQueueProducer, createRedis } from '@ragline/redis-queue';
+import { createLocalStore } from '@ragline/storage';
+import { createTaskDb } from '@ragline/taskdb';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const APPS = ['ingest-bridge', 'parser', 'embedder', 'indexer', 'monitor'] as const;
+export type App = (typeof APPS)[number];
+
+/**
+ * A private Ragline environment on the machine's real NATS, Redis and MariaDB: its own stream and
+ * subject prefixes, Redis key prefix and queue names, MySQL database and data dir.
+ */
+export async function createEnvironment(extraEnv: Record<string, string> = {}) {
+  const id = randomBytes(4).toString('hex');
+  const dataDir = mkdtempSync(join(tmpdir(), `ragline-e2e-${id}-`));
+  const database = `ragline_e2e_${id}`;
+  const queues = [`e2e.${id}.1`, `e2e.${id}.0`];
+  const env: Record<string, string> = {
+    NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    REDIS_URL: 'redis://127.0.0.1:6379/1',
+    REDIS_KEY_PREFIX: `e2e:${id}:`,
+    MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
+    RAGLINE_SUBJECT_PREFIX: `e2e${id}`,
+    RAGLINE_STREAM_PREFIX: `E2E${id.toUpperCase()}`,
+    RAGFLOW_QUEUES: queues.join(','),
+    RAGLINE_DATA_DIR: dataDir,
+    MONITOR_PORT: '0',
+    HEARTBEAT_INTERVAL_MS: '1000',
+    BRIDGE_BLOCK_MS: '200',
+    SHUTDOWN_GRACE_MS: '5000',
+    LOG_LEVEL: 'info',
+    ...extraEnv,
+  };
+  const taskdb = createTaskDb({ url: env.MYSQL_URL });
+  await taskdb.migrate();
+  const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX });
+  const store = createLocalStore({ root: join(dataDir, 'objects') });
+  const producer = new RagflowQueueProducer(redis);
+  const names = topologyNames(env.RAGLINE_SUBJECT_PREFIX, env.RAGLINE_STREAM_PREFIX);
+  const procs = new Map<string, ChildProcess>();
+  const logs: { app: string; line: string }[] = [];
+
+  function start(app: App, replica = 0, more: Record<string, string> = {}): ChildProcess {
+    const p = spawn(process.execPath, [join(ROOT, 'apps', app, 'dist', 'main.js')], {
+      env: { ...process.env, ...env, RAGLINE_REPLICA: `e2e_${id}_${replica}`, ...more },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const s of [p.stdout!, p.stderr!]) createInterface({ input: s }).on('line', (line) => logs.push({ app: `${app}.${replica}`, line }));
+    procs.set(`${app}.${replica}`, p);
+    return p;
+  }
+
+  async function stop(key: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const p = procs.get(key);
+    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill(signal);
+    const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
+    if (code === 'timeout') {
+      p.kill('SIGKILL');
+      return null;
+    }
+    return code;
+  }
+
+  return {
+    id,
+    env,
+    queues,
+    dataDir,
+    taskdb,
+    redis,
+    store,
+    producer,
+    names,
+    logs,
+    procs,
+    start,
+    stop,
+    startAll() {
+      for (const a of APPS) start(a);
+    },
+    docstore: () => createLanceDocStore({ dir: join(dataDir, 'docstore') }),
+    async waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 90_000): Promise<T> {
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        const v = await fn();
+        if (v) return v;
+        await sleep(200);
+      }
+      const tail = logs.slice(-40).map((l) => `[${l.app}] ${l.line}`).join('\n');
+      throw new Error(`timed out waiting for ${what}\n--- last log lines ---\n${tail}`);
+    },
+    async cleanup() {
+      await Promise.all([...procs.keys()].map((k) => stop(k)));
+      const nc = await connectNats({ url: env.NATS_URL });
+      await deleteTopology(nc, names);
+      await nc.close();
+      const keys = await redis.keys('*');
+      // keys() returns prefixed names; del() would prefix again, so strip ours
+      const own = keys.map((k) => k.slice(env.REDIS_KEY_PREFIX.length));
+      if (own.length) await redis.del(...own);
+      redis.disconnect();
+      await taskdb.dropDatabase();
+      await taskdb.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+export type Environment = Awaited<ReturnType<typeof createEnvironment>>;
