@@ -43,10 +43,14 @@ export interface IngestedDocument {
  * (bucket = kb id, object = location), write document and task rows, mark the document queued, and
  * XADD one message per task to the priority-0 stream.
  */
-export async function ingestFiles(deps: IngestDeps, files: string[], opts: { kb: string; parserId?: string }): Promise<IngestedDocument[]> {
+export async function ingestFiles(
+  deps: IngestDeps,
+  files: string[],
+  opts: { kb: string; parserId?: string; kbParserConfig?: Record<string, unknown> },
+): Promise<IngestedDocument[]> {
   await deps.taskdb.migrate();
   const tenantId = await deps.taskdb.ensureTenant({ name: 'ragline', embdId: deps.embdId });
-  const kb = await deps.taskdb.ensureKnowledgebase({ name: opts.kb, tenantId, embdId: deps.embdId });
+  const kb = await deps.taskdb.ensureKnowledgebase({ name: opts.kb, tenantId, embdId: deps.embdId, parserConfig: opts.kbParserConfig });
   const out: IngestedDocument[] = [];
   for (const file of files) {
     const data = await readFile(file);

@@ -177,7 +177,8 @@ program
       const docs = await ingestFiles(
         { taskdb: c.taskdb, store: c.store, producer: c.producer, redis: c.redis, queueNaming: cfg.RAGFLOW_QUEUE_NAMING, embdId: embdIdFor(cfg) },
         [SAMPLE],
-        { kb: 'demo' },
+        // small chunks so the sample's sections become separate search hits
+        { kb: 'demo-small-chunks', kbParserConfig: { chunk_token_num: 96, delimiter: '\n', layout_recognize: 'DeepDOC' } },
       );
       const [result] = await waitForDocuments(c.taskdb, docs, { timeoutMs: 180_000 });
       if (!result || result.state !== 'done') throw new Error(`sample document did not finish: ${result?.message ?? 'no result'}`);
@@ -185,7 +186,7 @@ program
       const docstore = docStoreFromConfig(cfg);
       try {
         const hits = await searchKnowledgebase({ taskdb: c.taskdb, docstore, backend: embeddingBackendFromConfig(cfg) }, opts.query, {
-          kb: 'demo',
+          kb: 'demo-small-chunks',
           top: 1,
           mode: 'hybrid',
         });

@@ -50,7 +50,8 @@ export const CommonEnv = z.object({
   SHUTDOWN_GRACE_MS: int(0).default(25_000),
   HEALTH_PORT: int(0, 65535).optional(),
   HEALTH_HOST: z.string().default('127.0.0.1'),
-  RAGLINE_REPLICA: z.string().regex(/^[A-Za-z0-9_.-]+$/).default(`${hostname()}_${process.pid}`),
+  // stable across restarts so a bridge re-reads its own pending entries; replicas on one host get _1, _2...
+  RAGLINE_REPLICA: z.string().regex(/^[A-Za-z0-9_.-]+$/).default(`${hostname()}_0`),
   // object storage (unset S3_ENDPOINT: local folder under RAGLINE_DATA_DIR/objects)
   S3_ENDPOINT: optional(url(['http', 'https'])),
   S3_ACCESS_KEY: optional(z.string()),
@@ -89,7 +90,26 @@ export function loadConfig<S extends z.ZodType>(schema: S, source?: Record<strin
   const raw = source ?? resolveEnv();
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw describe(parsed.error, raw);
+  const problems = crossFieldProblems(parsed.data as Record<string, unknown>);
+  if (problems.length) {
+    throw new ConfigError(
+      problems.map((p) => p.key),
+      `invalid configuration: ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`,
+    );
+  }
   return parsed.data;
+}
+
+/** Rules that involve several keys ("X is required when Y is set"). */
+function crossFieldProblems(c: Record<string, unknown>): { key: string; message: string }[] {
+  const out: { key: string; message: string }[] = [];
+  if (c.EMBEDDING_URL && !c.EMBEDDING_MODEL) out.push({ key: 'EMBEDDING_MODEL', message: 'required when EMBEDDING_URL is set' });
+  if (c.S3_ENDPOINT && !c.S3_ACCESS_KEY) out.push({ key: 'S3_ACCESS_KEY', message: 'required when S3_ENDPOINT is set' });
+  if (c.S3_ENDPOINT && !c.S3_SECRET_KEY) out.push({ key: 'S3_SECRET_KEY', message: 'required when S3_ENDPOINT is set' });
+  if ((c.NATS_TLS_CERT && !c.NATS_TLS_KEY) || (c.NATS_TLS_KEY && !c.NATS_TLS_CERT)) {
+    out.push({ key: c.NATS_TLS_CERT ? 'NATS_TLS_KEY' : 'NATS_TLS_CERT', message: 'NATS_TLS_CERT and NATS_TLS_KEY go together' });
+  }
+  return out;
 }
 
 /** Absolute data dir paths derived from RAGLINE_DATA_DIR. */

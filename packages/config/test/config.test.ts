@@ -71,3 +71,10 @@ describe('service_conf.yaml compatibility', () => {
     expect(secretValues(cfg).sort()).toEqual(['hunter2', 'sk-abc']);
   });
 });
+
+describe('cross-field rules', () => {
+  it('requires EMBEDDING_MODEL with EMBEDDING_URL and S3 keys with S3_ENDPOINT', () => {
+    expect(() => loadConfig(CommonEnv, { EMBEDDING_URL: 'http://tei:8080' })).toThrow(/EMBEDDING_MODEL: required when EMBEDDING_URL is set/);
+    expect(() => loadConfig(CommonEnv, { S3_ENDPOINT: 'http://minio:9000', S3_ACCESS_KEY: 'a' })).toThrow(/S3_SECRET_KEY/);
+  });
+});

@@ -22,7 +22,7 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 
-export { SpanKind, SpanStatusCode, context, trace, propagation } from '@opentelemetry/api';
+export { SpanKind, SpanStatusCode, ROOT_CONTEXT, context, trace, propagation } from '@opentelemetry/api';
 export type { Span, Context, Attributes, Link, Tracer } from '@opentelemetry/api';
 
 export interface TelemetryOptions {
