@@ -1,0 +1,157 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  CONTRACT_VERSION,
+  ChunkBatch,
+  ContractError,
+  EmbeddedBatch,
+  PipelineEvent,
+  RagflowQueueMessage,
+  SCHEMAS,
+  TaskMessage,
+  decode,
+  encode,
+  msgIds,
+  packVector,
+  ragflowQueueName,
+  ragflowQueueNames,
+  topologyNames,
+  unpackVector,
+  type ChunkInput,
+  type TaskRef,
+} from '../src/index.js';
+
+const ref: TaskRef = {
+  task_id: 'a'.repeat(32),
+  doc_id: 'b'.repeat(32),
+  kb_id: 'c'.repeat(32),
+  tenant_id: 'd'.repeat(32),
+  embd_id: 'bge-m3@TEI',
+  doc_name: 'x.md',
+  from_page: 0,
+  to_page: 100000000,
+  received_at: 1,
+};
+
+const chunk: ChunkInput = {
+  id: '0123456789abcdef',
+  doc_id: ref.doc_id,
+  kb_id: ref.kb_id,
+  docnm_kwd: 'x.md',
+  title_tks: 'x',
+  title_sm_tks: 'x',
+  content_with_weight: 'hello',
+  content_ltks: 'hello',
+  content_sm_ltks: 'hello',
+  page_num_int: [1],
+  position_int: [[1, 0, 0, 0, 0]],
+  top_int: [0],
+  create_time: '2026-11-24 10:00:00',
+  create_timestamp_flt: 1.5,
+  img_id: '',
+  token_count: 1,
+};
+
+describe('subjects and names', () => {
+  it('derives every name from two prefixes', () => {
+    const n = topologyNames('dev', 'DEV');
+    expect(n.subjects.tasks).toBe('dev.tasks.parse');
+    expect(n.subjects.dlq('embedder')).toBe('dev.dlq.embedder');
+    expect(n.streams.events).toBe('DEV_EVENTS');
+    expect(n.taskStateBucket).toBe('dev_task_state');
+    expect(() => topologyNames('bad prefix')).toThrow(/subject prefix/);
+    expect(() => topologyNames('ok', 'BAD.NAME')).toThrow(/stream prefix/);
+  });
+
+  it("names RAGFlow's queues in both schemes, high priority first", () => {
+    expect(ragflowQueueNames()).toEqual(['te.1.common', 'te.0.common']);
+    expect(ragflowQueueNames('legacy')).toEqual(['rag_flow_svr_queue_1', 'rag_flow_svr_queue']);
+    expect(ragflowQueueName(0, 'legacy')).toBe('rag_flow_svr_queue');
+    expect(ragflowQueueName(1)).toBe('te.1.common');
+  });
+
+  it('builds deterministic message ids', () => {
+    expect(msgIds.chunkBatch('t', 3)).toBe('chunks.t.3');
+    expect(msgIds.completed('t')).toBe(msgIds.completed('t'));
+  });
+});
+
+describe('codec', () => {
+  it('round-trips a valid message and fills defaults', () => {
+    const bytes = encode(ChunkBatch, { v: 1, kind: 'chunks', task: ref, batch_no: 0, chunks: [chunk] });
+    const back = decode(ChunkBatch, bytes);
+    expect(back.chunks[0]!.important_kwd).toEqual([]);
+    expect(back.task.task_id).toBe(ref.task_id);
+  });
+
+  it('refuses to encode an invalid message', () => {
+    expect(() => encode(ChunkBatch, { v: 1, kind: 'chunks', task: ref, batch_no: 0, chunks: [] } as never)).toThrow(ContractError);
+    expect(() => encode(ChunkBatch, { v: 1, kind: 'chunks', task: ref, batch_no: 0, chunks: [{ ...chunk, id: 'xyz' }] })).toThrow(/xxh64/);
+  });
+
+  it('names the failing path and rejects other versions and non-JSON', () => {
+    expect(() => decode(TaskMessage, '{"v":1,"kind":"task"}')).toThrow(/task: /);
+    expect(() => decode(ChunkBatch, JSON.stringify({ v: 2, kind: 'chunks', task: ref, batch_no: 0, chunks: [chunk] }))).toThrow(/v:/);
+    const err = (() => {
+      try {
+        decode(ChunkBatch, 'not json');
+      } catch (e) {
+        return e as ContractError;
+      }
+    })();
+    expect(err).toBeInstanceOf(ContractError);
+    expect(err!.retryable).toBe(false);
+    expect(err!.message).toMatch(/not JSON/);
+  });
+
+  it('checks one vector per chunk in an embedded batch', () => {
+    const v = packVector([0.1, 0.2]);
+    const base = { v: 1, kind: 'embedded', task: ref, batch_no: 0, model: 'm', tokens: 3, chunks: [chunk] } as const;
+    expect(() => encode(EmbeddedBatch, { ...base, vectors: { encoding: 'f32le-base64', dim: 2, data: [v, v] } })).toThrow(/one entry per chunk/);
+    expect(decode(EmbeddedBatch, encode(EmbeddedBatch, { ...base, vectors: { encoding: 'f32le-base64', dim: 2, data: [v] } })).vectors.dim).toBe(2);
+  });
+
+  it('discriminates pipeline events by kind', () => {
+    const e = decode(PipelineEvent, JSON.stringify({ v: 1, kind: 'completed', task_id: 't', doc_id: 'd', kb_id: 'k', at: 1, chunks: 2, tokens: 3, batches: 1, duration_ms: 5 }));
+    expect(e.kind).toBe('completed');
+    expect(() => decode(PipelineEvent, JSON.stringify({ v: 1, kind: 'other', task_id: 't', doc_id: 'd', at: 1 }))).toThrow(ContractError);
+  });
+
+  it('accepts RAGFlow queue messages with extra keys but requires id', () => {
+    const m = decode(RagflowQueueMessage, '{"id":"abc","doc_id":"d","progress":0.0,"digest":"ff","priority":0}');
+    expect(m.id).toBe('abc');
+    expect((m as Record<string, unknown>).digest).toBe('ff');
+    expect(() => decode(RagflowQueueMessage, '{"doc_id":"d"}')).toThrow(/id/);
+  });
+});
+
+describe('packed vectors', () => {
+  it('round-trips float32 exactly and checks the dimension', () => {
+    const vec = Float32Array.from([0.5, -1.25, 3.0000001, 0]);
+    const packed = packVector(vec);
+    expect(packed.length).toBeLessThan(JSON.stringify(Array.from(vec)).length * 2);
+    expect(Array.from(unpackVector(packed, 4))).toEqual(Array.from(vec));
+    expect(() => unpackVector(packed, 5)).toThrow(/expected 5/);
+  });
+
+  it('is at least 2x smaller than JSON numbers for a 1024-dim vector', () => {
+    const vec = Array.from({ length: 1024 }, (_, i) => Math.sin(i) / 32);
+    expect(JSON.stringify(vec).length / packVector(vec).length).toBeGreaterThan(2);
+  });
+});
+
+describe('JSON Schema export', () => {
+  it('is committed and current for every message', () => {
+    const dir = join(import.meta.dirname, '..', 'schema');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files.sort()).toEqual(Object.keys(SCHEMAS).map((n) => `${n}.json`).sort());
+    for (const [name, schema] of Object.entries(SCHEMAS)) {
+      const onDisk = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
+      const fresh = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+      expect(onDisk.$id).toBe(`https://ragline.dev/schema/v${CONTRACT_VERSION}/${name}.json`);
+      expect({ ...onDisk, $id: undefined, title: undefined }).toEqual({ ...fresh, $id: undefined, title: undefined });
+    }
+  });
+});
