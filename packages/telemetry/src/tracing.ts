@@ -69,7 +69,9 @@ export function startTelemetry(opts: TelemetryOptions): Telemetry {
   provider.register({ propagator: new W3CTraceContextPropagator() });
   return {
     exporting: exporter !== undefined,
-    tracer: trace.getTracer(opts.serviceName, opts.serviceVersion),
+    // from this provider, not the global one: a second startTelemetry in one process cannot register
+    // globally, and its spans would otherwise go to the first (possibly shut down) provider
+    tracer: provider.getTracer(opts.serviceName, opts.serviceVersion),
     async shutdown() {
       await provider.forceFlush().catch(() => undefined);
       await provider.shutdown().catch(() => undefined);
