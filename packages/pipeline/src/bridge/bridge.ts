@@ -56,8 +56,9 @@ function toContext(row: Extract<ReceiveResult, { status: 'ok' }>['task']): TaskC
     parser_config: row.parser_config ?? {},
     doc_name: row.doc_name,
     doc_type: row.doc_type,
-    bucket: row.kb_id,
-    location: row.location ?? row.doc_name,
+    // receiveTask resolves RAGFlow's get_storage_address (file-manager uploads live in their folder's bucket)
+    bucket: row.bucket || row.kb_id,
+    location: row.location || row.doc_name,
     size: Number(row.size ?? 0),
     language: row.language ?? 'English',
     embd_id: row.embd_id ?? '',
@@ -199,13 +200,19 @@ export function createBridge(deps: BridgeDeps) {
     let backoff = 500;
     while (!signal.aborted) {
       try {
+        const errorsBefore = stats.errors;
         await pollOnce();
-        if (stats.errors) backoff = 500;
+        if (stats.errors === errorsBefore) {
+          backoff = 500;
+          continue;
+        }
+        // A failed hand-off is replayed on the next poll, and every delivery counts toward the task's
+        // 3 attempts: retrying at once would abandon it within milliseconds of a JetStream outage.
       } catch (e) {
         log.error({ err: errorInfo(e) }, 'queue read failed');
-        await sleep(backoff, undefined, { signal }).catch(() => undefined);
-        backoff = Math.min(backoff * 2, 10_000);
       }
+      await sleep(backoff, undefined, { signal }).catch(() => undefined);
+      backoff = Math.min(backoff * 2, 10_000);
     }
   }
 
