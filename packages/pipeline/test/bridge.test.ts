@@ -278,7 +278,8 @@ describe('bridge: RAGFlow queue -> JetStream', () => {
     expect(await s.pendingCount(s.streams.low)).toBe(1);
     const row = await task(message.id);
     expect(row.progress).toBeGreaterThanOrEqual(0);
-    expect(row.retry_count).toBe(bridge.stats.errors);
+    // failed publishes are our outage, not RAGFlow delivery attempts: received once
+    expect(row.retry_count).toBe(1);
   });
 
   it('continues the W3C trace of the Redis entry on the published message', async () => {

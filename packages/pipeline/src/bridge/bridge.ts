@@ -23,7 +23,10 @@ export interface BridgeDeps {
   /** task types Ragline runs; default [''] (standard chunking) */
   supportedTaskTypes?: string[];
   /** hand other task types to a RAGFlow executor through this stream instead of failing them */
-  forward?: { stream: string; enqueue: (stream: string, message: Record<string, unknown>) => Promise<string> };
+  forward?: {
+    stream: string;
+    enqueue: (stream: string, message: Record<string, unknown>, trace?: { traceparent?: string; tracestate?: string }) => Promise<string>;
+  };
 }
 
 export interface BridgeStats {
@@ -40,6 +43,8 @@ export interface BridgeStats {
 }
 
 type Outcome = keyof BridgeStats;
+
+const CANCELLED_MSG = 'Task has been cancelled. [Canceled]';
 
 function toContext(row: Extract<ReceiveResult, { status: 'ok' }>['task']): TaskContext {
   return {
@@ -87,6 +92,8 @@ export function createBridge(deps: BridgeDeps) {
     errors: 0,
   };
   const log = deps.logger.child({ stage: 'bridge' });
+  /** entries received from MySQL whose publish has not succeeded yet (bounded: oldest dropped first) */
+  const receivedEntries = new Map<string, TaskContext>();
 
   async function handOff(entry: QueueEntry): Promise<Outcome> {
     let message: RagflowQueueMessage;
@@ -101,7 +108,7 @@ export function createBridge(deps: BridgeDeps) {
     const taskType = message.task_type ?? '';
     if (!supported.has(taskType)) {
       if (deps.forward) {
-        await deps.forward.enqueue(deps.forward.stream, message);
+        await deps.forward.enqueue(deps.forward.stream, message, { traceparent: entry.traceparent, tracestate: entry.tracestate });
         log.info({ task_id: taskId, task_type: taskType, to: deps.forward.stream }, 'forwarded task type Ragline does not run');
         return 'forwarded';
       }
@@ -112,10 +119,34 @@ export function createBridge(deps: BridgeDeps) {
       return 'unsupported';
     }
     if (await deps.isCancelled(taskId)) {
-      await deps.taskdb.applyProgress([{ taskId, progress: -1, msg: 'Task has been cancelled. [Canceled]' }]);
+      await deps.taskdb.applyProgress([{ taskId, progress: -1, msg: CANCELLED_MSG }]);
       log.info({ task_id: taskId }, 'collect task has been cancelled');
       return 'cancelled';
     }
+    // A hand-off that failed after the task was received is retried without receiving it again:
+    // our own outage (NATS down) must not use up RAGFlow's three attempts.
+    const retried = receivedEntries.get(entry.id);
+    const task = retried ?? (await receive(taskId));
+    if (typeof task === 'string') return task;
+    receivedEntries.set(entry.id, task);
+    if (receivedEntries.size > 10_000) receivedEntries.delete(receivedEntries.keys().next().value!);
+    trace.getActiveSpan()?.setAttributes(taskAttributes(task));
+    const ack = await deps.publisher.publish(
+      deps.names.subjects.tasks,
+      TaskMessage,
+      { v: 1, kind: 'task', task, source: { stream: entry.stream, entry_id: entry.id } },
+      { msgID: msgIds.task(task.task_id), taskId: task.task_id, docId: task.doc_id },
+    );
+    receivedEntries.delete(entry.id);
+    if (ack.duplicate) {
+      log.info({ task_id: task.task_id }, 'task already in JetStream: duplicate dropped by dedupe');
+      return 'duplicates';
+    }
+    log.info({ task_id: task.task_id, doc_id: task.doc_id, retry: task.retry_count }, 'task handed to JetStream');
+    return 'published';
+  }
+
+  async function receive(taskId: string): Promise<TaskContext | Outcome> {
     const received = await deps.taskdb.receiveTask(taskId);
     switch (received.status) {
       case 'unknown':
@@ -125,6 +156,7 @@ export function createBridge(deps: BridgeDeps) {
         log.info({ task_id: taskId }, 'task already done: duplicate delivery dropped');
         return 'duplicates';
       case 'cancelled':
+        await deps.taskdb.applyProgress([{ taskId, msg: CANCELLED_MSG }]);
         log.info({ task_id: taskId }, 'document cancelled: task dropped');
         return 'cancelled';
       case 'abandoned':
@@ -134,18 +166,8 @@ export function createBridge(deps: BridgeDeps) {
         log.info({ task_id: taskId }, 'task already failed: delivery dropped');
         return 'duplicates';
       case 'ok':
-        break;
+        return toContext(received.task);
     }
-    const task = toContext(received.task);
-    trace.getActiveSpan()?.setAttributes(taskAttributes(task));
-    await deps.publisher.publish(
-      deps.names.subjects.tasks,
-      TaskMessage,
-      { v: 1, kind: 'task', task, source: { stream: entry.stream, entry_id: entry.id } },
-      { msgID: msgIds.task(task.task_id), taskId: task.task_id, docId: task.doc_id },
-    );
-    log.info({ task_id: task.task_id, doc_id: task.doc_id, retry: task.retry_count }, 'task handed to JetStream');
-    return 'published';
   }
 
   async function processEntry(entry: QueueEntry): Promise<Outcome> {
