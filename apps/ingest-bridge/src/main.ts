@@ -27,7 +27,7 @@ const bridge = createBridge({
   logger: rt.logger,
   tracer: rt.tracer,
   forward: cfg.BRIDGE_FORWARD_STREAM
-    ? { stream: cfg.BRIDGE_FORWARD_STREAM, enqueue: (stream, message) => producer.enqueue(stream, message) }
+    ? { stream: cfg.BRIDGE_FORWARD_STREAM, enqueue: (stream, message, trace) => producer.enqueue(stream, message, trace) }
     : undefined,
 });
 const stop = new AbortController();
