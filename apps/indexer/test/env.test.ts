@@ -1,0 +1,32 @@
+import { ConfigError, loadConfig } from '@ragline/config';
+import { describe, expect, it } from 'vitest';
+import { IndexerEnv } from '../src/env.js';
+
+describe('IndexerEnv', () => {
+  it('defaults to two concurrent index writes and the embedded doc store', () => {
+    const cfg = loadConfig(IndexerEnv, {});
+    expect(cfg.INDEXER_CONCURRENCY).toBe(2);
+    expect(cfg.ELASTICSEARCH_URL).toBeUndefined();
+    expect(cfg.RAGLINE_DATA_DIR).toBe('.ragline-data');
+  });
+
+  it.each([
+    ['INDEXER_CONCURRENCY', 'x'],
+    ['INDEXER_CONCURRENCY', '0'],
+    ['ELASTICSEARCH_URL', 'es.local:9200'],
+  ])('rejects %s=%s naming the key', (key, value) => {
+    let err: unknown;
+    try {
+      loadConfig(IndexerEnv, { [key]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).keys).toEqual([key]);
+    expect((err as ConfigError).message).toContain(key);
+  });
+
+  it('accepts a concurrency in range', () => {
+    expect(loadConfig(IndexerEnv, { INDEXER_CONCURRENCY: '64' }).INDEXER_CONCURRENCY).toBe(64);
+  });
+});
