@@ -41,7 +41,8 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
   for (const t of s.tasks) {
     const p = Number(t.progress);
     const state = p < 0 ? 'failed' : p >= 1 ? 'done' : 'running';
-    lines.push(`  ${t.id}  ${state.padEnd(7)} ${(p * 100).toFixed(0).padStart(4)}%  ${t.doc_name ?? t.doc_id}`);
+    const pct = p < 0 ? '   -' : (p * 100).toFixed(0).padStart(4);
+    lines.push(`  ${t.id}  ${state.padEnd(7)} ${pct}%  ${t.doc_name ?? t.doc_id}`);
   }
   return lines.join('\n');
 }

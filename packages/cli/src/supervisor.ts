@@ -36,7 +36,7 @@ export function parseReplicas(spec: string | undefined): Partial<Record<AppName,
     const [name, n] = part.split('=').map((s) => s.trim());
     const app = (name === 'bridge' ? 'ingest-bridge' : name) as AppName;
     if (!APPS.includes(app)) throw new Error(`--replicas: unknown app "${name}" (apps: ${APPS.join(', ')})`);
-    const count = Number(n);
+    const count = /^\d+$/.test(n ?? '') ? Number(n) : NaN;
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`--replicas: "${part}" needs a count from 1 to 64`);
     out[app] = count;
   }

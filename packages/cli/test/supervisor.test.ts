@@ -121,3 +121,11 @@ describe('Supervisor', () => {
     expect(sup.processes.every((p) => !isAlive(p.pid))).toBe(true);
   });
 });
+
+describe('parseReplicas strictness', () => {
+  it('accepts only plain decimal counts', () => {
+    expect(() => parseReplicas('embedder=1e1')).toThrow(/count from 1 to 64/);
+    expect(() => parseReplicas('embedder=0x10')).toThrow(/count from 1 to 64/);
+    expect(parseReplicas('embedder=10')).toEqual({ embedder: 10 });
+  });
+});
