@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { APPS, Supervisor, type AppName } from '../src/supervisor.js';
+import { APPS, Supervisor, parseReplicas, type AppName } from '../src/supervisor.js';
 
 // stays up until SIGTERM, then says goodbye and exits 0 (like a draining app)
 const STAYS_UP = `
