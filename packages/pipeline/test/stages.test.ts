@@ -359,6 +359,15 @@ describe('indexer stage', () => {
     expect((cancelled[0] as { msg: string }).msg).toMatch(/removed 5 indexed chunks\. \[Canceled\]/);
   });
 
+  it('reports a task cancelled before anything was indexed for its tenant, and never completes it', async () => {
+    const task = w.task('atlas.txt');
+    await cancelTask(w.redis, task.task_id);
+    await indexer()(manifest(task, 0, 0), w.ctx());
+    const events = (await readEvents()).map((e) => e.msg);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ kind: 'progress', progress: -1, msg: 'Task has been cancelled; removed 0 indexed chunks. [Canceled]' });
+  });
+
   it('fails permanently when the doc store rejects a chunk, and records no batch for it', async () => {
     const task = w.task('atlas.txt');
     const good = await embedded(task, 0, BATCH_TEXTS[0]!);

@@ -8,8 +8,8 @@ import { createLanceDocStore, type DocStore } from '@ragline/docstore';
 import { buildChunks, countTokens, initHashing } from '@ragline/parsing';
 import { createRedis } from '@ragline/redis-queue';
 import { createLocalStore, type ObjectStore } from '@ragline/storage';
-import { createTaskDb, type TaskDb } from '@ragline/taskdb';
-import { ROOT_CONTEXT, createLogger, startTelemetry, type Span } from '@ragline/telemetry';
+import { createTaskDb, type DocumentRow, type TaskDb } from '@ragline/taskdb';
+import { ROOT_CONTEXT, createLogger, startTelemetry, type Logger, type Span } from '@ragline/telemetry';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { cancelChecker, progressReporter, type CancelCheck, type ProgressReporter } from '../../src/index.js';
@@ -18,7 +18,7 @@ export const rand = (): string => randomBytes(5).toString('hex');
 /** RAGFlow's ids are uuid4 hex (32 chars). */
 export const hexId = (): string => randomBytes(16).toString('hex');
 
-export const logger = createLogger({ service: 't', level: 'silent' });
+export const logger: Logger = createLogger({ service: 't', level: 'silent' });
 export const tracer = startTelemetry({ serviceName: 't', env: {} }).tracer;
 
 export const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
@@ -198,4 +198,22 @@ export async function openTaskDb(): Promise<TaskDb> {
   const taskdb = createTaskDb({ ...MYSQL, database: `ragline_st_${rand()}`, connectionLimit: 4 });
   await taskdb.migrate();
   return taskdb;
+}
+
+/** A document uploaded and queued the way RAGFlow's API server does it (a text file: one task). */
+export async function seedDocumentTask(taskdb: TaskDb, kbId: string): Promise<{ doc: DocumentRow; taskId: string }> {
+  const name = `notes-${rand()}.txt`;
+  const doc = await taskdb.createDocument({
+    kbId,
+    name,
+    location: name,
+    size: 512,
+    type: 'doc',
+    suffix: 'txt',
+    parserId: 'naive',
+    parserConfig: { chunk_token_num: 128 },
+  });
+  const queued = await taskdb.queueDocument(doc.id);
+  if (queued.length !== 1) throw new Error(`expected one task for a text document, got ${queued.length}`);
+  return { doc, taskId: queued[0]!.id };
 }
