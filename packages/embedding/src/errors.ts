@@ -3,7 +3,7 @@
  * failure (optionally after `retryAfterMs`) and dead-letters a permanent one.
  */
 export class EmbeddingError extends Error {
-  override readonly name = 'EmbeddingError';
+  override readonly name: string = 'EmbeddingError';
   readonly status?: number;
   readonly retryable: boolean;
   /** the server's Retry-After, when it sent one */

@@ -2,7 +2,12 @@ export type { EmbeddingBackend, EmbedResult } from './backend.js';
 export { vectorField } from './backend.js';
 export { EmbeddingError } from './errors.js';
 export { createHashingBackend, hashingVector, type HashingBackendOptions } from './hashing.js';
-export { createOpenAICompatibleBackend, embeddingsEndpoint, parseRetryAfter, type OpenAICompatibleOptions } from './openai.js';
+export { createOpenAICompatibleBackend, embeddingsEndpoint, type OpenAICompatibleOptions } from './openai.js';
+export { createTeiBackend, type TeiOptions } from './tei.js';
+export { createOllamaBackend, type OllamaOptions } from './ollama.js';
+export { parseRetryAfter, serverErrorText, type HttpBackendOptions } from './http.js';
+export { CircuitBreaker, CircuitOpenError, type BreakerState, type CircuitBreakerOptions } from './breaker.js';
+export { createEmbeddingBackend, BACKEND_KINDS, type BackendKind, type BackendSpec } from './factory.js';
 export {
   embedTexts,
   embedChunksLikeRagflow,
