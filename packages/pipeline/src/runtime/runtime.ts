@@ -58,7 +58,11 @@ export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: 
     tls: { ca: cfg.NATS_TLS_CA, cert: cfg.NATS_TLS_CERT, key: cfg.NATS_TLS_KEY },
     name: workerName,
   });
-  const jsm = await ensureTopology(nc, names, { duplicateWindowMs: cfg.NATS_DUPLICATE_WINDOW_MS, maxDeliver: cfg.NATS_MAX_DELIVER });
+  const jsm = await ensureTopology(nc, names, {
+    duplicateWindowMs: cfg.NATS_DUPLICATE_WINDOW_MS,
+    maxDeliver: cfg.NATS_MAX_DELIVER,
+    replicas: cfg.NATS_STREAM_REPLICAS,
+  });
   const redis = createRedis({ url: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
   const registry = createMetricsRegistry({ stage, worker: workerName });
   const components: (Stoppable | (() => Promise<void>))[] = [];
