@@ -1,11 +1,20 @@
 import { runConsumer } from '@ragline/bus';
 import { ChunkBatch } from '@ragline/contracts';
-import { cancelChecker, createEmbedHandler, embeddingBackendFromConfig, startRuntime } from '@ragline/pipeline';
-import { loadEnv } from './env.js';
+import { cancelChecker, createEmbedHandler, createEmbeddingRegistry, createKbDimensionGuard, startRuntime } from '@ragline/pipeline';
+import { defaultBackendSpec, loadEnv } from './env.js';
 
 const cfg = loadEnv();
 const rt = await startRuntime('embedder', cfg);
-const backend = embeddingBackendFromConfig(cfg);
+const registry = createEmbeddingRegistry({
+  defaultSpec: defaultBackendSpec(cfg),
+  backends: cfg.backends,
+  batchSize: cfg.EMBEDDING_BATCH_SIZE,
+  maxWaitMs: cfg.EMBEDDING_MAX_WAIT_MS,
+  callConcurrency: cfg.EMBEDDING_CALL_CONCURRENCY,
+  breaker: { failureThreshold: cfg.EMBEDDING_BREAKER_FAILURES, cooldownMs: cfg.EMBEDDING_BREAKER_COOLDOWN_MS },
+  tracer: rt.tracer,
+  logger: rt.logger,
+});
 const consumer = runConsumer({
   nc: rt.nc,
   stream: rt.names.streams.chunks,
@@ -17,18 +26,33 @@ const consumer = runConsumer({
   dlqSubject: rt.names.subjects.dlq('embedder'),
   logger: rt.logger,
   tracer: rt.tracer,
+  // a backend whose circuit is open stops this replica pulling instead of burning redeliveries
+  canPull: registry.canPull,
   handler: createEmbedHandler({
-    backend,
+    backendFor: (task) => registry.forEmbdId(task.embd_id),
+    dims: createKbDimensionGuard(rt.redis),
     publisher: rt.publisher,
     names: rt.names,
     isCancelled: cancelChecker(rt.redis),
     logger: rt.logger,
     tracer: rt.tracer,
-    batchSize: cfg.EMBEDDING_BATCH_SIZE,
-    concurrency: cfg.EMBEDDING_CALL_CONCURRENCY,
   }),
 });
 rt.onStop(consumer);
-rt.startHeartbeat(() => ({ pending: 0, lag: 0, done: consumer.stats.done, failed: consumer.stats.failed, current: {} }));
-await rt.serveHealth();
-rt.logger.info({ backend: backend.name, model: backend.model }, 'embedder ready');
+rt.startHeartbeat(() => ({
+  pending: 0,
+  lag: 0,
+  done: consumer.stats.done,
+  failed: consumer.stats.failed,
+  current: { in_flight: consumer.stats.inFlight, breakers: registry.breakerStates() },
+}));
+await rt.serveHealth({
+  embedding: () => {
+    const open = Object.entries(registry.breakerStates()).filter(([, s]) => s === 'open');
+    if (open.length) throw new Error(`embedding circuit open for ${open.map(([k]) => k).join(', ')}`);
+  },
+});
+rt.logger.info(
+  { default: { kind: defaultBackendSpec(cfg).kind, model: defaultBackendSpec(cfg).model }, configured: Object.keys(cfg.backends), batch: cfg.EMBEDDING_BATCH_SIZE },
+  'embedder ready',
+);

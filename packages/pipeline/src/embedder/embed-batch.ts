@@ -1,19 +1,29 @@
 import type { DeliveryContext, Publisher } from '@ragline/bus';
-import { EmbeddedBatch, msgIds, packVector, type ChunkBatch, type TopologyNames } from '@ragline/contracts';
-import { embedChunksLikeRagflow, type EmbeddingBackend } from '@ragline/embedding';
+import { EmbeddedBatch, msgIds, packVector, type ChunkBatch, type TaskRef, type TopologyNames } from '@ragline/contracts';
+import { EmbeddingError, embedChunksLikeRagflow, vectorField, type EmbeddingBackend } from '@ragline/embedding';
 import { ATTR, taskAttributes, withSpan, type Logger, type Tracer } from '@ragline/telemetry';
 import type { CancelCheck } from '../runtime/cancel.js';
+import type { KbDimensionGuard } from './kb-dims.js';
+
+export * from './coalescer.js';
+export * from './registry.js';
+export * from './kb-dims.js';
 
 export interface EmbedStageDeps {
-  backend: EmbeddingBackend;
+  /** the backend for every task; ignored when `backendFor` is given */
+  backend?: EmbeddingBackend;
+  /** the backend for a task's knowledge base (its embd_id), e.g. `(t) => registry.forEmbdId(t.embd_id)` */
+  backendFor?: (task: TaskRef) => EmbeddingBackend;
+  /** checks the model's dimension against what the knowledge base already holds; no check when unset */
+  dims?: KbDimensionGuard;
   publisher: Publisher;
   names: TopologyNames;
   isCancelled: CancelCheck;
   logger: Logger;
   tracer: Tracer;
-  /** texts per model call; RAGFlow's EMBEDDING_BATCH_SIZE default 16 */
+  /** texts per model call for a backend that does not coalesce; RAGFlow's EMBEDDING_BATCH_SIZE default 16 */
   batchSize?: number;
-  /** model calls in flight per batch; default 4 */
+  /** model calls in flight per batch for a backend that does not coalesce; default 4 */
   concurrency?: number;
 }
 
@@ -30,28 +40,48 @@ class TitleCache {
   }
 }
 
+const coalesces = (b: EmbeddingBackend): boolean => (b as { coalescing?: boolean }).coalescing === true;
+
 /** Embedder stage: chunk batch -> vectors (title mixed in with RAGFlow's weight) -> embedded batch. */
 export function createEmbedHandler(deps: EmbedStageDeps) {
+  if (!deps.backend && !deps.backendFor) throw new TypeError('createEmbedHandler needs backend or backendFor');
   const titles = new TitleCache();
   return async function handleBatch(msg: ChunkBatch, ctx: DeliveryContext): Promise<void> {
     const task = msg.task;
-    ctx.span.setAttributes({ ...taskAttributes(task), [ATTR.batchNo]: msg.batch_no, [ATTR.chunkCount]: msg.chunks.length, [ATTR.model]: deps.backend.model });
+    const backend = deps.backendFor ? deps.backendFor(task) : deps.backend!;
+    ctx.span.setAttributes({ ...taskAttributes(task), [ATTR.batchNo]: msg.batch_no, [ATTR.chunkCount]: msg.chunks.length, [ATTR.model]: backend.model });
     if (await deps.isCancelled(task.task_id)) {
       deps.logger.info({ task_id: task.task_id, batch: msg.batch_no }, 'task cancelled: batch dropped');
       return;
     }
-    const cacheKey = `${task.task_id}`;
-    const result = await withSpan(deps.tracer, 'embed', { attributes: { [ATTR.model]: deps.backend.model, [ATTR.chunkCount]: msg.chunks.length } }, async (span) => {
-      const r = await embedChunksLikeRagflow(deps.backend, msg.chunks, {
-        title: task.doc_name,
-        titleWeight: task.filename_embd_weight,
-        titleVector: titles.get(cacheKey),
-        batchSize: deps.batchSize ?? 16,
-        concurrency: deps.concurrency ?? 4,
+    // Fail before spending model time when the knowledge base already holds vectors of another size.
+    const expectedDim = deps.dims ? await backend.dimension() : undefined;
+    if (deps.dims) await deps.dims.check(task, expectedDim!, backend.model);
+
+    const cacheKey = `${task.task_id}\u0000${backend.model}`;
+    // A coalescing backend splits and merges calls itself, across tasks; hand it the whole batch.
+    const split = coalesces(backend) ? { batchSize: msg.chunks.length, concurrency: 1 } : { batchSize: deps.batchSize ?? 16, concurrency: deps.concurrency ?? 4 };
+    const result = await withSpan(
+      deps.tracer,
+      'embed',
+      { attributes: { ...taskAttributes(task), [ATTR.batchNo]: msg.batch_no, [ATTR.model]: backend.model, [ATTR.chunkCount]: msg.chunks.length } },
+      async (span) => {
+        const r = await embedChunksLikeRagflow(backend, msg.chunks, {
+          title: task.doc_name,
+          titleWeight: task.filename_embd_weight,
+          titleVector: titles.get(cacheKey),
+          signal: ctx.signal,
+          ...split,
+        });
+        span.setAttributes({ [ATTR.tokenCount]: r.tokens, 'ragline.embedding.dim': r.dim, 'ragline.embedding.field': vectorField(r.dim) });
+        return r;
+      },
+    );
+    if (expectedDim !== undefined && result.dim !== expectedDim) {
+      throw new EmbeddingError(`embedding ${backend.model}: returned ${result.dim}-dim vectors, but the model reported ${expectedDim} dims earlier`, {
+        retryable: false,
       });
-      span.setAttributes({ [ATTR.tokenCount]: r.tokens, 'ragline.embedding.dim': r.dim });
-      return r;
-    });
+    }
     titles.set(cacheKey, result.titleVector);
     ctx.working();
     await deps.publisher.publish(
@@ -62,7 +92,7 @@ export function createEmbedHandler(deps: EmbedStageDeps) {
         kind: 'embedded',
         task,
         batch_no: msg.batch_no,
-        model: deps.backend.model,
+        model: backend.model,
         tokens: result.tokens,
         chunks: msg.chunks,
         vectors: { encoding: 'f32le-base64', dim: result.dim, data: result.vectors.map(packVector) },
