@@ -50,6 +50,8 @@ export const CommonEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HEARTBEAT_INTERVAL_MS: int(100).default(30_000),
   SHUTDOWN_GRACE_MS: int(0).default(25_000),
+  /** start heap allocation sampling at boot (SIGUSR2 writes the profile) */
+  RAGLINE_HEAP_SAMPLING: bool.default(false),
   HEALTH_PORT: int(0, 65535).optional(),
   HEALTH_HOST: z.string().default('127.0.0.1'),
   // stable across restarts so a bridge re-reads its own pending entries; replicas on one host get _1, _2...

@@ -1,9 +1,17 @@
 import type { Server } from 'node:http';
 import { Publisher, connectNats, ensureTopology, type JetStreamManager, type NatsConnection } from '@ragline/bus';
-import { secretValues, type CommonEnv } from '@ragline/config';
+import { dataPaths, secretValues, type CommonEnv } from '@ragline/config';
 import { topologyNames, type Stage, type TopologyNames } from '@ragline/contracts';
 import { HeartbeatReporter, createRedis } from '@ragline/redis-queue';
-import { createHealthServer, createMetricsRegistry, handleShutdown, listen, type ReadinessCheck, type Stoppable } from '@ragline/service';
+import {
+  createHealthServer,
+  createMetricsRegistry,
+  handleShutdown,
+  installDiagnostics,
+  listen,
+  type ReadinessCheck,
+  type Stoppable,
+} from '@ragline/service';
 import { createLogger, startTelemetry, type Logger, type Telemetry, type Tracer } from '@ragline/telemetry';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -16,6 +24,52 @@ export interface HeartbeatSnapshot {
   done: number;
   failed: number;
   current: Record<string, unknown>;
+}
+
+/** What an app reports each beat; pending/lag come from `load` when the app gives one. */
+export type HeartbeatCounters = Omit<HeartbeatSnapshot, 'pending' | 'lag'> & Partial<Pick<HeartbeatSnapshot, 'pending' | 'lag'>>;
+
+/** RAGFlow's heartbeat `pending` (delivered, not acked) and `lag` (not yet delivered) of the input this replica reads. */
+export type HeartbeatLoad = () => Promise<{ pending: number; lag: number }>;
+
+/** pending/lag of a stage's durable JetStream consumer. */
+export function consumerLoad(jsm: JetStreamManager, stream: string, consumer: string): HeartbeatLoad {
+  return async () => {
+    const ci = await jsm.consumers.info(stream, consumer);
+    return { pending: ci.num_ack_pending, lag: ci.num_pending };
+  };
+}
+
+/**
+ * Tasks a replica is working on, for the heartbeat's `current` (RAGFlow puts its in-flight task
+ * dicts there). Several messages of one task (embedder batches) count once, with how many.
+ */
+export class InFlightTasks {
+  private readonly tasks = new Map<string, { task_id: string; doc_id: string; since: string; messages: number }>();
+
+  /** Wraps a message handler so the message's task is listed while the handler runs. */
+  wrap<M, C>(handler: (msg: M, ctx: C) => Promise<void>, taskOf: (msg: M) => { task_id: string; doc_id: string }) {
+    return async (msg: M, ctx: C): Promise<void> => {
+      const { task_id, doc_id } = taskOf(msg);
+      const cur = this.tasks.get(task_id);
+      if (cur) cur.messages++;
+      else this.tasks.set(task_id, { task_id, doc_id, since: new Date().toISOString(), messages: 1 });
+      try {
+        await handler(msg, ctx);
+      } finally {
+        const t = this.tasks.get(task_id);
+        if (t && --t.messages <= 0) this.tasks.delete(task_id);
+      }
+    };
+  }
+
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  snapshot(): Record<string, unknown> {
+    return Object.fromEntries([...this.tasks].map(([id, t]) => [id, { ...t }]));
+  }
 }
 
 export interface StageRuntime {
@@ -35,7 +89,8 @@ export interface StageRuntime {
   secrets: string[];
   /** things to stop on SIGTERM, in order, before connections close */
   onStop(c: Stoppable | (() => Promise<void>)): void;
-  startHeartbeat(snapshot: () => HeartbeatSnapshot): void;
+  /** heartbeats every HEARTBEAT_INTERVAL_MS; `load` (refreshed on the same period) fills pending/lag */
+  startHeartbeat(snapshot: () => HeartbeatCounters, load?: HeartbeatLoad): void;
   serveHealth(checks?: Record<string, ReadinessCheck>): Promise<number | undefined>;
   shutdown(reason: string): Promise<void>;
 }
@@ -65,10 +120,19 @@ export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: 
   });
   const redis = createRedis({ url: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
   const registry = createMetricsRegistry({ stage, worker: workerName });
+  const diagnostics = installDiagnostics({
+    dir: dataPaths(cfg).diagnostics,
+    name: workerName,
+    samplingAtBoot: cfg.RAGLINE_HEAP_SAMPLING,
+    log: (msg, fields) => logger.info(fields, msg),
+  });
   const components: (Stoppable | (() => Promise<void>))[] = [];
   let heartbeat: HeartbeatReporter | undefined;
+  let loadTimer: NodeJS.Timeout | undefined;
+  let closed = false;
   let server: Server | undefined;
   const closing = async () => {
+    await diagnostics.stop();
     await heartbeat?.stop({ deregister: true }).catch(() => undefined);
     server?.close();
     await nc.drain().catch(() => undefined);
@@ -93,9 +157,32 @@ export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: 
       // consumers stop before the connections they use
       components.splice(Math.max(0, components.length - 1), 0, c);
     },
-    startHeartbeat(snapshot) {
-      heartbeat = new HeartbeatReporter(redis, { name: workerName, stage, version: VERSION, intervalMs: cfg.HEARTBEAT_INTERVAL_MS, snapshot });
-      heartbeat.start();
+    startHeartbeat(snapshot, load) {
+      let lastLoad = { pending: 0, lag: 0 };
+      const refresh = async () => {
+        if (!load) return;
+        try {
+          lastLoad = await load();
+        } catch (e) {
+          logger.debug({ err: (e as Error).message }, 'heartbeat load refresh failed');
+        }
+      };
+      heartbeat = new HeartbeatReporter(redis, {
+        name: workerName,
+        stage,
+        version: VERSION,
+        intervalMs: cfg.HEARTBEAT_INTERVAL_MS,
+        snapshot: () => ({ ...lastLoad, ...snapshot() }),
+        onError: (e) => logger.warn({ err: e.message }, 'heartbeat failed'),
+      });
+      if (load) {
+        loadTimer = setInterval(() => void refresh(), cfg.HEARTBEAT_INTERVAL_MS);
+        loadTimer.unref();
+      }
+      // the first beat carries real numbers too
+      void refresh().then(() => {
+        if (!closed) heartbeat?.start();
+      });
     },
     async serveHealth(checks = {}) {
       if (cfg.HEALTH_PORT === undefined) return undefined;
