@@ -6,7 +6,13 @@ export type ParseErrorCode =
   | 'unsupported_format'
   | 'corrupt'
   | 'too_large'
-  | 'page_range';
+  | 'page_range'
+  /** the PDF needs a password to open */
+  | 'encrypted'
+  /** the parse sandbox stopped a parse that ran past its time limit */
+  | 'time_limit'
+  /** the parse sandbox stopped a parse that ran out of its memory ceiling */
+  | 'memory_limit';
 
 /**
  * A problem with the document itself (not with the service): the message says what is wrong and

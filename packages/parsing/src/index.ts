@@ -16,5 +16,14 @@ export { parseDocument, DEFAULT_MAX_BYTES, LAST_PAGE, type ParseInput } from './
 export { FORMATS, formatFor, extensionOf, supportedExtensions, type FormatParser, type FormatInput } from './formats/index.js';
 export { textSections } from './formats/text.js';
 export { markdownSections } from './formats/markdown.js';
+export {
+  parsePdf,
+  pdfPageCount,
+  bytesSource,
+  pdfFormat,
+  DEFAULT_PDF_RANGE_CHUNK,
+  type ByteSource,
+  type PdfOptions,
+} from './formats/pdf.js';
 export { buildChunks, formatCreateTime, type ChunkTask } from './chunks.js';
 export type { Section, MergedChunk, ParsedDocument, Position } from './types.js';

@@ -1,9 +1,10 @@
 import type { FormatParser } from './format.js';
 import { markdownFormat } from './markdown.js';
+import { pdfFormat } from './pdf.js';
 import { textFormat } from './text.js';
 
 /** Every supported format; a new one (PDF, DOCX, XLSX, HTML, JSON...) is one more row. */
-export const FORMATS: readonly FormatParser[] = [textFormat, markdownFormat];
+export const FORMATS: readonly FormatParser[] = [textFormat, markdownFormat, pdfFormat];
 
 const byExtension = new Map<string, FormatParser>(FORMATS.flatMap((f) => f.extensions.map((e) => [e, f] as const)));
 
