@@ -2,16 +2,33 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DeadLetter, HEADERS, decode, type Stage } from '@ragline/contracts';
-import type { Logger } from '@ragline/telemetry';
+import {
+  MSG_ATTR,
+  ROOT_CONTEXT,
+  SpanKind,
+  context,
+  extractTraceContext,
+  messagingAttributes,
+  queueWaitMs,
+  recordError,
+  trace,
+  type Context,
+  type Link,
+  type Logger,
+  type Span,
+  type Tracer,
+} from '@ragline/telemetry';
 import type { z } from 'zod';
 import { errorInfo, isRetryable } from './errors.js';
-import { Publisher } from './publish.js';
+import { BUS_TRACER_NAME, PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
 export interface BatchItem<T> {
   msg: T;
   subject: string;
   streamSeq: number;
   headers: Record<string, string[]>;
+  /** the trace context the message carries (its `send` span), for spans about this one message */
+  traceContext: Context;
 }
 
 export interface BatchConsumerOptions<S extends z.ZodType> {
@@ -28,23 +45,52 @@ export interface BatchConsumerOptions<S extends z.ZodType> {
   dlqSubject: string;
   maxDeliver?: number;
   logger: Logger;
+  /** tracer for the batch and per-message spans; default the global provider's `@ragline/bus` tracer */
+  tracer?: Tracer;
+  /**
+   * Also record one short `process <subject>` span per message, parented on the message's context
+   * and linked to the batch span, so each task's own trace shows its events being applied (progress,
+   * completion, dead letter). Default true; false leaves only the linked batch span.
+   */
+  messageSpans?: boolean;
+}
+
+function headerRecord(m: JsMsg): Record<string, string[]> {
+  const h: Record<string, string[]> = {};
+  if (m.headers) for (const k of m.headers.keys()) h[k] = m.headers.values(k);
+  return h;
+}
+
+/** A fetched message with its carried context and (when enabled) its own span. */
+interface Fetched {
+  m: JsMsg;
+  traceContext: Context;
+  span?: Span;
 }
 
 /**
  * Pulls messages in batches and hands them to one handler call, so a writer (the monitor's MySQL
  * progress writer) does one transaction per batch instead of one per event.
+ *
+ * Tracing follows the messaging conventions for batches: one CONSUMER `process <stream>` span per
+ * batch, a new root linked to every message's context (a span has one parent, links are how a batch
+ * relates to many traces), with `messaging.batch.message_count`. The handler runs inside it.
  */
 export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions<S>) {
   const js = jetstream(opts.nc);
-  const publisher = new Publisher(opts.nc);
+  const tracer = opts.tracer ?? trace.getTracer(BUS_TRACER_NAME);
+  const publisher = new Publisher(opts.nc, { tracer });
   const maxDeliver = opts.maxDeliver ?? 5;
+  const messageSpans = opts.messageSpans ?? true;
   const log = opts.logger.child({ stage: opts.stage, consumer: opts.consumer });
   const stats = { batches: 0, done: 0, failed: 0, deadLettered: 0 };
   let stopping = false;
 
-  async function deadLetter(m: JsMsg, err: unknown): Promise<void> {
-    const h: Record<string, string[]> = {};
-    if (m.headers) for (const k of m.headers.keys()) h[k] = m.headers.values(k);
+  async function deadLetter(f: Fetched, err: unknown): Promise<void> {
+    const { m } = f;
+    const h = headerRecord(m);
+    const taskId = h[HEADERS.taskId]?.[0] ?? null;
+    const docId = h[HEADERS.docId]?.[0] ?? null;
     await publisher.publish(
       opts.dlqSubject,
       DeadLetter,
@@ -56,16 +102,119 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
         stream_seq: m.info.streamSequence,
         deliveries: m.info.deliveryCount,
         error: errorInfo(err),
-        task_id: h[HEADERS.taskId]?.[0] ?? null,
-        doc_id: h[HEADERS.docId]?.[0] ?? null,
+        task_id: taskId,
+        doc_id: docId,
         data_b64: Buffer.from(m.data).toString('base64'),
         headers: h,
         at: Date.now(),
       },
-      { msgID: `dlq.${opts.stream}.${m.info.streamSequence}` },
+      {
+        msgID: `dlq.${opts.stream}.${m.info.streamSequence}`,
+        taskId: taskId ?? undefined,
+        docId: docId ?? undefined,
+        // the dead letter continues the message's own trace (through its span when there is one)
+        traceContext: f.span ? trace.setSpan(f.traceContext, f.span) : f.traceContext,
+      },
     );
     stats.deadLettered++;
+    f.span?.addEvent('dead_lettered', { 'error.message': errorInfo(err).message });
     m.term();
+  }
+
+  function startMessageSpan(m: JsMsg, parent: Context, batchSpan: Span, startedAt: number): Span {
+    const taskId = m.headers?.get(HEADERS.taskId) || undefined;
+    const wait = queueWaitMs(m.headers?.get(PUBLISHED_AT_HEADER), startedAt);
+    return tracer.startSpan(
+      `process ${m.subject}`,
+      {
+        kind: SpanKind.CONSUMER,
+        startTime: startedAt,
+        links: [{ context: batchSpan.spanContext() }],
+        attributes: {
+          ...messagingAttributes('process', m.subject),
+          [MSG_ATTR.consumerGroup]: opts.consumer,
+          [MSG_ATTR.messageId]: m.headers?.get('Nats-Msg-Id') || String(m.info.streamSequence),
+          [MSG_ATTR.bodySize]: m.data.byteLength,
+          [MSG_ATTR.deliveryCount]: m.info.deliveryCount,
+          ...(wait !== undefined ? { [MSG_ATTR.queueWaitMs]: wait } : {}),
+          ...(taskId ? { 'task.id': taskId } : {}),
+        },
+      },
+      parent,
+    );
+  }
+
+  async function processBatch(msgs: JsMsg[]): Promise<void> {
+    const startedAt = Date.now();
+    const fetched: Fetched[] = msgs.map((m) => ({ m, traceContext: extractTraceContext((k) => m.headers?.get(k) || undefined, ROOT_CONTEXT) }));
+    const links: Link[] = [];
+    for (const f of fetched) {
+      const sc = trace.getSpanContext(f.traceContext);
+      if (sc) links.push({ context: sc, attributes: { [MSG_ATTR.messageId]: f.m.headers?.get('Nats-Msg-Id') || String(f.m.info.streamSequence) } });
+    }
+    const batchSpan = tracer.startSpan(
+      `process ${opts.stream}`,
+      {
+        kind: SpanKind.CONSUMER,
+        startTime: startedAt,
+        links,
+        attributes: {
+          ...messagingAttributes('process'),
+          [MSG_ATTR.consumerGroup]: opts.consumer,
+          [MSG_ATTR.batchCount]: msgs.length,
+          'ragline.stream': opts.stream,
+        },
+      },
+      ROOT_CONTEXT,
+    );
+    const batchContext = trace.setSpan(ROOT_CONTEXT, batchSpan);
+    if (messageSpans) for (const f of fetched) f.span = startMessageSpan(f.m, f.traceContext, batchSpan, startedAt);
+    try {
+      await context.with(batchContext, () => settleBatch(fetched));
+    } finally {
+      const end = Date.now();
+      for (const f of fetched) f.span?.end(end);
+      batchSpan.end(end);
+    }
+
+    async function settleBatch(all: Fetched[]): Promise<void> {
+      const items: BatchItem<z.output<S>>[] = [];
+      const accepted: Fetched[] = [];
+      for (const f of all) {
+        const { m } = f;
+        try {
+          items.push({ msg: decode(opts.schema, m.data, opts.consumer), subject: m.subject, streamSeq: m.info.streamSequence, headers: headerRecord(m), traceContext: f.traceContext });
+          accepted.push(f);
+          const kind = (items.at(-1)!.msg as { kind?: unknown } | null)?.kind;
+          if (typeof kind === 'string') f.span?.setAttribute('ragline.event.kind', kind);
+        } catch (e) {
+          if (f.span) recordError(f.span, e);
+          await deadLetter(f, e).catch((dlErr) => {
+            log.error({ err: errorInfo(dlErr) }, 'dead-letter publish failed');
+            m.nak(5000);
+          });
+        }
+      }
+      if (!items.length) return;
+      stats.batches++;
+      try {
+        await opts.handler(items);
+        for (const f of accepted) f.m.ack();
+        stats.done += accepted.length;
+      } catch (e) {
+        recordError(batchSpan, e);
+        stats.failed += accepted.length;
+        log.warn({ err: errorInfo(e), size: accepted.length }, 'batch handler failed');
+        for (const f of accepted) {
+          if (f.span) recordError(f.span, e);
+          if (isRetryable(e) && f.m.info.deliveryCount < maxDeliver) {
+            const delay = Math.min(30_000, 1000 * 2 ** (f.m.info.deliveryCount - 1));
+            f.span?.addEvent('retry', { delay_ms: delay, delivery: f.m.info.deliveryCount });
+            f.m.nak(delay);
+          } else await deadLetter(f, e).catch(() => f.m.nak(5000));
+        }
+      }
+    }
   }
 
   async function loop(consumer: Consumer): Promise<void> {
@@ -81,35 +230,7 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
         continue;
       }
       if (!msgs.length) continue;
-      const items: BatchItem<z.output<S>>[] = [];
-      const accepted: JsMsg[] = [];
-      for (const m of msgs) {
-        try {
-          const h: Record<string, string[]> = {};
-          if (m.headers) for (const k of m.headers.keys()) h[k] = m.headers.values(k);
-          items.push({ msg: decode(opts.schema, m.data, opts.consumer), subject: m.subject, streamSeq: m.info.streamSequence, headers: h });
-          accepted.push(m);
-        } catch (e) {
-          await deadLetter(m, e).catch((dlErr) => {
-            log.error({ err: errorInfo(dlErr) }, 'dead-letter publish failed');
-            m.nak(5000);
-          });
-        }
-      }
-      if (!items.length) continue;
-      stats.batches++;
-      try {
-        await opts.handler(items);
-        for (const m of accepted) m.ack();
-        stats.done += accepted.length;
-      } catch (e) {
-        stats.failed += accepted.length;
-        log.warn({ err: errorInfo(e), size: accepted.length }, 'batch handler failed');
-        for (const m of accepted) {
-          if (isRetryable(e) && m.info.deliveryCount < maxDeliver) m.nak(Math.min(30_000, 1000 * 2 ** (m.info.deliveryCount - 1)));
-          else await deadLetter(m, e).catch(() => m.nak(5000));
-        }
-      }
+      await processBatch(msgs);
     }
   }
 

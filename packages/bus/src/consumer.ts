@@ -5,6 +5,7 @@ import { DeadLetter, HEADERS, decode, type Stage } from '@ragline/contracts';
 import {
   SpanKind,
   extractTraceContext,
+  queueWaitMs,
   recordError,
   type Context,
   type Logger,
@@ -14,7 +15,7 @@ import {
 
 import type { z } from 'zod';
 import { errorInfo, isRetryable, retryAfterOf } from './errors.js';
-import { Publisher } from './publish.js';
+import { PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
 export interface DeliveryContext {
   subject: string;
@@ -129,6 +130,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
     const parent = extractTraceContext((k) => m.headers?.get(k) || undefined);
     const taskId = m.headers?.get(HEADERS.taskId) || undefined;
     const deliveryCount = m.info.deliveryCount;
+    const queueWait = queueWaitMs(m.headers?.get(PUBLISHED_AT_HEADER));
     await opts.tracer.startActiveSpan(
       `process ${m.subject}`,
       {
@@ -142,6 +144,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
           'messaging.message.id': m.headers?.get('Nats-Msg-Id') || String(m.info.streamSequence),
           'messaging.message.body.size': m.data.byteLength,
           'ragline.delivery.count': deliveryCount,
+          ...(queueWait !== undefined ? { 'ragline.queue_wait_ms': queueWait } : {}),
           ...(taskId ? { 'task.id': taskId } : {}),
         },
       },

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { topologyNames } from '@ragline/contracts';
-import { createLogger, startTelemetry } from '@ragline/telemetry';
+import { createLogger, startTelemetry, type Logger } from '@ragline/telemetry';
 import { connectNats, deleteTopology, ensureTopology, type TopologyOptions } from '../src/index.js';
 
-export const logger = createLogger({ service: 'bus-test', level: 'silent' });
+export const logger: Logger = createLogger({ service: 'bus-test', level: 'silent' });
 export const telemetry = startTelemetry({ serviceName: 'bus-test', env: {} });
 
 /** A private topology (unique prefixes) on the real NATS server, removed afterwards. */
