@@ -2,3 +2,12 @@ export type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult, Vec
 export { DocStoreError } from './errors.js';
 export { getVector, vectorFieldOf } from './fields.js';
 export { createLanceDocStore, ftsQueryText, type LanceDocStoreOptions } from './lancedb.js';
+export {
+  createElasticDocStore,
+  denseVectorMapping,
+  esQueryText,
+  ragflowIndexBody,
+  FULLTEXT_FIELDS,
+  TEMPLATED_DIMS,
+  type ElasticDocStoreOptions,
+} from './elasticsearch.js';

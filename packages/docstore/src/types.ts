@@ -62,6 +62,10 @@ export interface DocStore {
   deleteByIds(tenantId: string, kbId: string, ids: string[]): Promise<number>;
   /** make everything written so far searchable through the indexes (ES refresh; Lance index update) */
   refresh(tenantId: string): Promise<void>;
+  /**
+   * chunks stored; like search, it is sure to include writes only after `refresh` (Elasticsearch is
+   * near-real-time: within its refresh_interval otherwise); `get` always sees every write
+   */
   count(tenantId: string, filter?: { kb_id?: string; doc_id?: string }): Promise<number>;
   /** documents exactly as written, in the order of `ids`; unknown ids are skipped */
   get(tenantId: string, ids: string[]): Promise<StoredChunk[]>;
