@@ -2,5 +2,9 @@ import { CommonEnv, env, loadConfig } from '@ragline/config';
 
 export const IndexerEnv = CommonEnv.extend({
   INDEXER_CONCURRENCY: env.int(1, 64).default(2),
+  /** documents per Elasticsearch bulk request: RAGFlow's DOC_BULK_SIZE (code default 32; its Docker .env sets 4) */
+  DOC_BULK_SIZE: env.int(1, 10_000).default(32),
+  /** bytes per Elasticsearch bulk request body, under the cluster's http.max_content_length */
+  DOC_BULK_MAX_BYTES: env.int(1024, 100 * 1024 * 1024).default(8 * 1024 * 1024),
 });
 export const loadEnv = () => loadConfig(IndexerEnv);

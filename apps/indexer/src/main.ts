@@ -1,11 +1,12 @@
 import { TaskStateStore, runConsumer } from '@ragline/bus';
 import { IndexMessage } from '@ragline/contracts';
-import { cancelChecker, createIndexHandler, docStoreFromConfig, progressReporter, startRuntime } from '@ragline/pipeline';
+import { InFlightTasks, cancelChecker, consumerLoad, createIndexHandler, docStoreFromConfig, progressReporter, startRuntime } from '@ragline/pipeline';
 import { loadEnv } from './env.js';
 
 const cfg = loadEnv();
 const rt = await startRuntime('indexer', cfg);
 const docstore = docStoreFromConfig(cfg);
+const inFlight = new InFlightTasks();
 const taskState = await TaskStateStore.open(rt.nc, rt.names.taskStateBucket);
 const consumer = runConsumer({
   nc: rt.nc,
@@ -18,18 +19,22 @@ const consumer = runConsumer({
   dlqSubject: rt.names.subjects.dlq('indexer'),
   logger: rt.logger,
   tracer: rt.tracer,
-  handler: createIndexHandler({
+  handler: inFlight.wrap(createIndexHandler({
     docstore,
     taskState,
     publisher: rt.publisher,
     names: rt.names,
-    isCancelled: cancelChecker(rt.redis),
+    // no cache: a batch that arrives after a cancel must never be written
+    isCancelled: cancelChecker(rt.redis, 0),
     progress: progressReporter(rt.publisher, rt.names, 'indexer'),
     logger: rt.logger,
     tracer: rt.tracer,
-  }),
+  }), (m) => m.task),
 });
 rt.onStop(consumer);
 rt.onStop(() => docstore.close());
-rt.startHeartbeat(() => ({ pending: 0, lag: 0, done: consumer.stats.done, failed: consumer.stats.failed, current: {} }));
+rt.startHeartbeat(
+  () => ({ done: consumer.stats.done, failed: consumer.stats.failed, current: inFlight.snapshot() }),
+  consumerLoad(rt.jsm, rt.names.streams.index, rt.names.consumers.indexer),
+);
 await rt.serveHealth();

@@ -8,12 +8,20 @@ describe('IndexerEnv', () => {
     expect(cfg.INDEXER_CONCURRENCY).toBe(2);
     expect(cfg.ELASTICSEARCH_URL).toBeUndefined();
     expect(cfg.RAGLINE_DATA_DIR).toBe('.ragline-data');
+    expect(cfg.DOC_BULK_SIZE).toBe(32);
+    expect(cfg.DOC_BULK_MAX_BYTES).toBe(8 * 1024 * 1024);
+  });
+
+  it('reads the Elasticsearch settings and RAGFlow Docker bulk size', () => {
+    const cfg = loadConfig(IndexerEnv, { ELASTICSEARCH_URL: 'http://es:9200', ES_USERNAME: 'elastic', ES_PASSWORD: 'pw', DOC_BULK_SIZE: '4' });
+    expect(cfg).toMatchObject({ ELASTICSEARCH_URL: 'http://es:9200', ES_USERNAME: 'elastic', ES_PASSWORD: 'pw', DOC_BULK_SIZE: 4 });
   });
 
   it.each([
     ['INDEXER_CONCURRENCY', 'x'],
     ['INDEXER_CONCURRENCY', '0'],
     ['ELASTICSEARCH_URL', 'es.local:9200'],
+    ['DOC_BULK_SIZE', '0'],
   ])('rejects %s=%s naming the key', (key, value) => {
     let err: unknown;
     try {

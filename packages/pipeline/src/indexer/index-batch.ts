@@ -10,7 +10,7 @@ import {
   type TaskRef,
   type TopologyNames,
 } from '@ragline/contracts';
-import type { DocStore, StoredChunk } from '@ragline/docstore';
+import type { DocStore, StoredChunk, UpsertResult } from '@ragline/docstore';
 import { ATTR, taskAttributes, withSpan, type Logger, type Tracer } from '@ragline/telemetry';
 import type { CancelCheck } from '../runtime/cancel.js';
 import type { ProgressReporter } from '../runtime/progress.js';
@@ -20,6 +20,7 @@ export interface IndexStageDeps {
   taskState: TaskStateStore;
   publisher: Publisher;
   names: TopologyNames;
+  /** RAGFlow's `{task_id}-cancel` flag; give it no cache (ttl 0) so a batch arriving after a cancel is never written */
   isCancelled: CancelCheck;
   progress: ProgressReporter;
   logger: Logger;
@@ -27,21 +28,53 @@ export interface IndexStageDeps {
 }
 
 /**
+ * The shared task state as the indexer keeps it: the bus's fields plus `cancelledAt`, set once by the
+ * replica that handled the cancellation. It outlives RAGFlow's cancel flag (which expires after an
+ * hour), so a batch of a cancelled task redelivered later is still never written.
+ */
+export type IndexerTaskState = TaskState & { cancelledAt?: number | null };
+
+/** The failure to report for a bulk's per-item errors: the first permanent one when there is one (RAGFlow fails the task with it). */
+export function upsertFailure(errors: UpsertResult['errors'], total: number): PermanentError | RetryableError {
+  const permanent = errors.find((e) => !e.retryable);
+  const first = permanent ?? errors[0]!;
+  const text = `doc store rejected ${errors.length} of ${total} chunks, first ${first.id}: ${first.reason}`;
+  return permanent ? new PermanentError(text) : new RetryableError(text);
+}
+
+/**
  * Indexer stage: upsert embedded batches by chunk id, record each batch in the shared task state,
  * and once the parser's manifest and every batch are in, refresh the index and announce completion.
- * Every step is idempotent, so redeliveries in any order converge to one completion.
+ *
+ * Exactly once, whatever the order and number of deliveries:
+ * - a batch already recorded in the task state is not written again (its chunks are in the store);
+ *   its event and the completion check are repeated, which the message ids make harmless;
+ * - a completed or cancelled task writes nothing more, so a late redelivery never resurrects chunks
+ *   of a document that RAGFlow has since deleted for a re-parse (new tasks have new ids);
+ * - completion is published under the task's message id and flipped in the state by one caller.
  */
 export function createIndexHandler(deps: IndexStageDeps) {
   const ensured = new Set<string>();
 
+  /**
+   * Marks the task cancelled and, when this call is the one that did, removes every chunk of the
+   * document (RAGFlow's delete by doc_id on cancel) and reports it. Later calls only drop their work:
+   * deleting by document again could remove chunks of a newer task of the same document.
+   */
   async function cancel(task: TaskRef): Promise<void> {
+    const { changed } = await deps.taskState.update(task.task_id, (s) => {
+      const cur = s as IndexerTaskState;
+      return cur.cancelledAt ? null : ({ ...cur, cancelledAt: Date.now() } as TaskState);
+    });
+    if (!changed) return;
     const removed = await deps.docstore.deleteByDoc(task.tenant_id, task.kb_id, task.doc_id);
     await deps.progress.report(task, `Task has been cancelled; removed ${removed} indexed chunks. [Canceled]`, -1, { key: 'cancelled-index' });
     deps.logger.info({ task_id: task.task_id, removed }, 'task cancelled: chunks removed');
   }
 
-  async function maybeComplete(task: TaskRef, state: TaskState): Promise<void> {
-    if (!isTaskComplete(state)) return;
+  async function maybeComplete(task: TaskRef, state: IndexerTaskState): Promise<void> {
+    if (!isTaskComplete(state) || state.cancelledAt) return;
+    // RAGFlow once reported DONE before its chunks were searchable: refresh first
     await withSpan(deps.tracer, 'refresh index', {}, () => deps.docstore.refresh(task.tenant_id));
     await deps.publisher.publish(
       deps.names.subjects.completed,
@@ -65,8 +98,7 @@ export function createIndexHandler(deps: IndexStageDeps) {
     }
   }
 
-  async function indexBatch(msg: EmbeddedBatch, ctx: DeliveryContext): Promise<void> {
-    const task = msg.task;
+  async function write(task: TaskRef, msg: EmbeddedBatch): Promise<void> {
     const dim = msg.vectors.dim;
     const field = `q_${dim}_vec`;
     const key = `${task.tenant_id}/${dim}`;
@@ -78,14 +110,26 @@ export function createIndexHandler(deps: IndexStageDeps) {
     const result = await withSpan(deps.tracer, 'bulk upsert', { attributes: { [ATTR.chunkCount]: docs.length } }, () =>
       deps.docstore.upsert(task.tenant_id, docs),
     );
-    if (result.errors.length) {
-      const first = result.errors[0]!;
-      const text = `doc store rejected ${result.errors.length} of ${docs.length} chunks, first ${first.id}: ${first.reason}`;
-      if (result.errors.some((e) => !e.retryable)) throw new PermanentError(text);
-      throw new RetryableError(text);
+    if (result.errors.length) throw upsertFailure(result.errors, docs.length);
+  }
+
+  async function indexBatch(msg: EmbeddedBatch, ctx: DeliveryContext): Promise<void> {
+    const task = msg.task;
+    let state = (await deps.taskState.get(task.task_id)) as IndexerTaskState;
+    if (state.cancelledAt) return dropped(task, msg.batch_no, 'task cancelled');
+    if (await deps.isCancelled(task.task_id)) return cancel(task);
+    if (state.completedAt !== null) return dropped(task, msg.batch_no, 'task already complete');
+
+    if (!state.batches.includes(msg.batch_no)) {
+      await write(task, msg);
+      // a cancel that landed while this batch was written: take the batch out again
+      if (await deps.isCancelled(task.task_id)) {
+        await deps.docstore.deleteByIds(task.tenant_id, task.kb_id, msg.chunks.map((c) => c.id));
+        return cancel(task);
+      }
+      ctx.working();
+      ({ state } = await deps.taskState.recordBatch(task.task_id, msg.batch_no, msg.chunks.length, msg.tokens));
     }
-    ctx.working();
-    const { state } = await deps.taskState.recordBatch(task.task_id, msg.batch_no, msg.chunks.length, msg.tokens);
     await deps.publisher.publish(
       deps.names.subjects.batchIndexed,
       BatchIndexedEvent,
@@ -104,9 +148,11 @@ export function createIndexHandler(deps: IndexStageDeps) {
       },
       { msgID: msgIds.batchIndexed(task.task_id, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
     );
-    // a write that raced with cancellation is removed again
-    if (await deps.isCancelled(task.task_id)) return cancel(task);
     await maybeComplete(task, state);
+  }
+
+  function dropped(task: TaskRef, batchNo: number | null, why: string): void {
+    deps.logger.debug({ task_id: task.task_id, batch_no: batchNo }, `index message dropped: ${why}`);
   }
 
   async function recordManifest(msg: TaskManifest): Promise<void> {
@@ -117,8 +163,12 @@ export function createIndexHandler(deps: IndexStageDeps) {
   return async function handleIndexMessage(msg: IndexMessage, ctx: DeliveryContext): Promise<void> {
     const task = msg.task;
     ctx.span.setAttributes(taskAttributes(task));
-    if (await deps.isCancelled(task.task_id)) return cancel(task);
-    if (msg.kind === 'manifest') return recordManifest(msg);
+    if (msg.kind === 'manifest') {
+      const state = (await deps.taskState.get(task.task_id)) as IndexerTaskState;
+      if (state.cancelledAt) return dropped(task, null, 'task cancelled');
+      if (await deps.isCancelled(task.task_id)) return cancel(task);
+      return recordManifest(msg);
+    }
     ctx.span.setAttribute(ATTR.batchNo, msg.batch_no);
     return indexBatch(msg, ctx);
   };
