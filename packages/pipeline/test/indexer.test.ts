@@ -188,7 +188,7 @@ describe('indexer completion counted once in MySQL', () => {
 
   it('increments document and knowledge base chunk_num/token_num exactly once, keeping chunk_ids in batch order', async () => {
     const { doc, taskId } = await seedDocumentTask(taskdb, kb.id);
-    const task = w.task(doc.name, { task_id: taskId, doc_id: doc.id, kb_id: kb.id, tenant_id: kb.tenant_id! });
+    const task = w.task(doc.name ?? 'notes.txt', { task_id: taskId, doc_id: doc.id, kb_id: kb.id, tenant_id: kb.tenant_id });
     const batches = await Promise.all(TEXTS.map((t, i) => embedded(task, i, t)));
     const handle = indexer();
     // out of order, redelivered, and a second manifest: the events still say one completion
