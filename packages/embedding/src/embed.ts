@@ -71,8 +71,11 @@ export interface EmbedChunksOptions {
   title: string;
   /** parser_config.filename_embd_weight; 0 or unset means 0.1, as RAGFlow */
   titleWeight?: number;
-  /** a title vector embedded earlier for this task; skips the title call (and its tokens) */
-  titleVector?: Float32Array;
+  /**
+   * a title vector embedded earlier for this task, or one being embedded by a concurrent batch of it;
+   * skips the title call (and its tokens)
+   */
+  titleVector?: Float32Array | Promise<Float32Array>;
   batchSize?: number;
   concurrency?: number;
   truncateTokens?: (text: string, max: number) => string;
@@ -121,13 +124,13 @@ export async function embedChunksLikeRagflow(
   };
 
   const given = opts.titleVector;
-  // The title is embedded once per task, alongside the content batches.
+  // The title is embedded once per task, alongside the content batches (or awaited from the batch embedding it).
   const [title, content] = await Promise.all([
-    given ? undefined : embedTexts(backend, [opts.title || 'Title'], common),
+    given ? Promise.resolve(given).then((v) => ({ vectors: [v], tokens: 0 })) : embedTexts(backend, [opts.title || 'Title'], common),
     embedTexts(backend, chunks.map(ragflowEmbeddingText), common),
   ]);
-  const titleVector = given ?? title!.vectors[0]!;
-  const tokens = (title?.tokens ?? 0) + content.tokens;
+  const titleVector = title.vectors[0]!;
+  const tokens = title.tokens + content.tokens;
   const vectors = content.vectors.map((v) => mixTitle(titleVector, v, w));
   return { vectors, titleVector, tokens, dim: titleVector.length };
 }

@@ -193,8 +193,10 @@ export class CoalescingBackend implements EmbeddingBackend {
     this.stats.texts += texts.length;
     if (requests.size > 1) this.stats.sharedCalls++;
     const tracer = this.opts.tracer;
-    const links: Link[] = [];
-    for (const r of requests) if (r.span) links.push({ context: r.span.spanContext() });
+    // several requests may come from one span (a batch's title and contents)
+    const callers = new Set<Span>();
+    for (const r of requests) if (r.span) callers.add(r.span);
+    const links: Link[] = [...callers].map((s) => ({ context: s.spanContext() }));
     const span = tracer?.startSpan(
       'embedding call',
       {
@@ -205,7 +207,7 @@ export class CoalescingBackend implements EmbeddingBackend {
       // a root of its own: the call serves several traces, each linked rather than parented
       trace.deleteSpan(context.active()),
     );
-    if (span) for (const r of requests) r.span?.addLink({ context: span.spanContext(), attributes: { 'ragline.embedding.texts': texts.length } });
+    if (span) for (const caller of callers) caller.addLink({ context: span.spanContext(), attributes: { 'ragline.embedding.texts': texts.length } });
     try {
       const run = () => this.inner.embed(texts);
       const result = this.opts.breaker ? await this.opts.breaker.run(run) : await run();

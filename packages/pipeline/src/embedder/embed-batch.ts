@@ -1,6 +1,6 @@
 import type { DeliveryContext, Publisher } from '@ragline/bus';
 import { EmbeddedBatch, msgIds, packVector, type ChunkBatch, type TaskRef, type TopologyNames } from '@ragline/contracts';
-import { EmbeddingError, embedChunksLikeRagflow, vectorField, type EmbeddingBackend } from '@ragline/embedding';
+import { EmbeddingError, embedChunksLikeRagflow, embedTexts, vectorField, type EmbeddingBackend, type EmbedResult } from '@ragline/embedding';
 import { ATTR, taskAttributes, withSpan, type Logger, type Tracer } from '@ragline/telemetry';
 import type { CancelCheck } from '../runtime/cancel.js';
 import type { KbDimensionGuard } from './kb-dims.js';
@@ -27,16 +27,23 @@ export interface EmbedStageDeps {
   concurrency?: number;
 }
 
-/** Keeps the title vector per task so the title is embedded once per task per replica (RAGFlow embeds it once per task). */
+/**
+ * The title vector per task, as a promise, so the title is embedded once per task per replica even
+ * when several batches of the task are handled at once (RAGFlow embeds it once per task).
+ */
 class TitleCache {
-  private readonly map = new Map<string, Float32Array>();
+  private readonly map = new Map<string, Promise<Float32Array>>();
   constructor(private readonly max = 1000) {}
   get(key: string) {
     return this.map.get(key);
   }
-  set(key: string, v: Float32Array) {
+  set(key: string, v: Promise<Float32Array>) {
     if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
     this.map.set(key, v);
+    // a failed title embedding is retried by the next batch, not cached
+    v.catch(() => {
+      if (this.map.get(key) === v) this.map.delete(key);
+    });
   }
 }
 
@@ -66,13 +73,22 @@ export function createEmbedHandler(deps: EmbedStageDeps) {
       'embed',
       { attributes: { ...taskAttributes(task), [ATTR.batchNo]: msg.batch_no, [ATTR.model]: backend.model, [ATTR.chunkCount]: msg.chunks.length } },
       async (span) => {
-        const r = await embedChunksLikeRagflow(backend, msg.chunks, {
+        // this batch embeds the title (and counts its tokens) unless another batch of the task did or is doing it
+        let titleVector = titles.get(cacheKey);
+        let ownTitle: Promise<EmbedResult> | undefined;
+        if (!titleVector) {
+          ownTitle = embedTexts(backend, [task.doc_name || 'Title'], { ...split, signal: ctx.signal });
+          titleVector = ownTitle.then((t) => t.vectors[0]!);
+          titles.set(cacheKey, titleVector);
+        }
+        const mixed = await embedChunksLikeRagflow(backend, msg.chunks, {
           title: task.doc_name,
           titleWeight: task.filename_embd_weight,
-          titleVector: titles.get(cacheKey),
+          titleVector,
           signal: ctx.signal,
           ...split,
         });
+        const r = { ...mixed, tokens: mixed.tokens + (ownTitle ? (await ownTitle).tokens : 0) };
         span.setAttributes({ [ATTR.tokenCount]: r.tokens, 'ragline.embedding.dim': r.dim, 'ragline.embedding.field': vectorField(r.dim) });
         return r;
       },
@@ -82,7 +98,6 @@ export function createEmbedHandler(deps: EmbedStageDeps) {
         retryable: false,
       });
     }
-    titles.set(cacheKey, result.titleVector);
     ctx.working();
     await deps.publisher.publish(
       deps.names.subjects.embedded,
