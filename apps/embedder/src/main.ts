@@ -1,6 +1,6 @@
 import { runConsumer } from '@ragline/bus';
 import { ChunkBatch } from '@ragline/contracts';
-import { cancelChecker, createEmbedHandler, createEmbeddingRegistry, createKbDimensionGuard, startRuntime } from '@ragline/pipeline';
+import { InFlightTasks, cancelChecker, consumerLoad, createEmbedHandler, createEmbeddingRegistry, createKbDimensionGuard, startRuntime } from '@ragline/pipeline';
 import { defaultBackendSpec, loadEnv } from './env.js';
 
 const cfg = loadEnv();
@@ -15,6 +15,7 @@ const registry = createEmbeddingRegistry({
   tracer: rt.tracer,
   logger: rt.logger,
 });
+const inFlight = new InFlightTasks();
 const consumer = runConsumer({
   nc: rt.nc,
   stream: rt.names.streams.chunks,
@@ -28,7 +29,7 @@ const consumer = runConsumer({
   tracer: rt.tracer,
   // a backend whose circuit is open stops this replica pulling instead of burning redeliveries
   canPull: registry.canPull,
-  handler: createEmbedHandler({
+  handler: inFlight.wrap(createEmbedHandler({
     backendFor: (task) => registry.forEmbdId(task.embd_id),
     dims: createKbDimensionGuard(rt.redis),
     publisher: rt.publisher,
@@ -36,16 +37,17 @@ const consumer = runConsumer({
     isCancelled: cancelChecker(rt.redis),
     logger: rt.logger,
     tracer: rt.tracer,
-  }),
+  }), (m) => m.task),
 });
 rt.onStop(consumer);
-rt.startHeartbeat(() => ({
-  pending: 0,
-  lag: 0,
-  done: consumer.stats.done,
-  failed: consumer.stats.failed,
-  current: { in_flight: consumer.stats.inFlight, breakers: registry.breakerStates() },
-}));
+rt.startHeartbeat(
+  () => ({
+    done: consumer.stats.done,
+    failed: consumer.stats.failed,
+    current: { ...inFlight.snapshot(), in_flight: consumer.stats.inFlight, breakers: registry.breakerStates() },
+  }),
+  consumerLoad(rt.jsm, rt.names.streams.chunks, rt.names.consumers.embedder),
+);
 await rt.serveHealth({
   embedding: () => {
     const open = Object.entries(registry.breakerStates()).filter(([, s]) => s === 'open');

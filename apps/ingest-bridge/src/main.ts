@@ -1,6 +1,6 @@
 import { RAGFLOW, ragflowQueueNames } from '@ragline/contracts';
 import { cancelChecker, createBridge, startRuntime } from '@ragline/pipeline';
-import { RagflowQueueConsumer, RagflowQueueProducer } from '@ragline/redis-queue';
+import { RagflowQueueConsumer, RagflowQueueProducer, queueStats } from '@ragline/redis-queue';
 import { createTaskDb } from '@ragline/taskdb';
 import { loadEnv } from './env.js';
 
@@ -37,6 +37,13 @@ rt.onStop(async () => {
   await running;
   await taskdb.close();
 });
-rt.startHeartbeat(() => ({ pending: 0, lag: 0, done: bridge.stats.published, failed: bridge.stats.errors, current: {} }));
+rt.startHeartbeat(
+  () => ({ done: bridge.stats.published, failed: bridge.stats.errors, current: {} }),
+  // RAGFlow reports its group's pending and lag; the bridge reads every priority stream, so their sum
+  async () => {
+    const all = await Promise.all(streams.map((s) => queueStats(rt.redis, s, RAGFLOW.consumerGroup)));
+    return { pending: all.reduce((n, q) => n + q.pending, 0), lag: all.reduce((n, q) => n + (q.lag ?? 0), 0) };
+  },
+);
 await rt.serveHealth({ mysql: () => taskdb.ping() });
 rt.logger.info({ streams }, 'bridge consuming RAGFlow queues');

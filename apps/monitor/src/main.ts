@@ -1,7 +1,23 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { runBatchConsumer } from '@ragline/bus';
 import { DeadLetter, PipelineEvent, ragflowQueueNames } from '@ragline/contracts';
-import { createDeadLetterHandler, createMonitorServer, createProgressWriter, startRuntime } from '@ragline/pipeline';
-import { RedisLock, cleanupDeadWorkers } from '@ragline/redis-queue';
+import {
+  Lease,
+  StageSampler,
+  TaskInfoStore,
+  cleanupWorkers,
+  consumerLoad,
+  createDeadLetterHandler,
+  createMonitorMetrics,
+  createMonitorServer,
+  createProgressWriter,
+  lockOwner,
+  queueAheadCounter,
+  recoverUnheldTasks,
+  startRuntime,
+} from '@ragline/pipeline';
+import { RedisLock } from '@ragline/redis-queue';
 import { listen } from '@ragline/service';
 import { createTaskDb } from '@ragline/taskdb';
 import { loadEnv } from './env.js';
@@ -10,6 +26,13 @@ const cfg = loadEnv();
 const rt = await startRuntime('monitor', cfg);
 const taskdb = createTaskDb({ url: cfg.MYSQL_URL });
 await taskdb.migrate();
+const queues = cfg.RAGFLOW_QUEUES ? cfg.RAGFLOW_QUEUES.split(',') : ragflowQueueNames(cfg.RAGFLOW_QUEUE_NAMING);
+const metrics = createMonitorMetrics(rt.registry);
+const info = new TaskInfoStore(rt.redis);
+if (cfg.STUCK_TASK_MS < cfg.NATS_DUPLICATE_WINDOW_MS) {
+  // the bridge republishes a re-enqueued task with the same message id: inside the window JetStream drops it
+  rt.logger.warn({ STUCK_TASK_MS: cfg.STUCK_TASK_MS, NATS_DUPLICATE_WINDOW_MS: cfg.NATS_DUPLICATE_WINDOW_MS }, 'STUCK_TASK_MS is below the dedupe window');
+}
 
 const events = runBatchConsumer({
   nc: rt.nc,
@@ -20,7 +43,7 @@ const events = runBatchConsumer({
   dlqSubject: rt.names.subjects.dlq('monitor'),
   maxDeliver: cfg.NATS_MAX_DELIVER,
   logger: rt.logger,
-  handler: createProgressWriter({ taskdb, logger: rt.logger }),
+  handler: createProgressWriter({ taskdb, logger: rt.logger, info, metrics }),
 });
 const deadLetters = runBatchConsumer({
   nc: rt.nc,
@@ -32,39 +55,89 @@ const deadLetters = runBatchConsumer({
   dlqSubject: `${rt.names.subjectPrefix}.dlq_unprocessable`,
   maxDeliver: cfg.NATS_MAX_DELIVER,
   logger: rt.logger,
-  handler: createDeadLetterHandler({ taskdb, logger: rt.logger }),
+  handler: createDeadLetterHandler({ taskdb, logger: rt.logger, info, metrics }),
 });
 
-// one monitor at a time removes dead workers (RAGFlow's clean_task_executor lock)
-const lock = new RedisLock(rt.redis, 'clean_task_executor', { owner: rt.workerName, ttlMs: 60_000 });
-const cleanup = setInterval(() => {
-  void (async () => {
-    if (!(await lock.acquire())) return;
-    const removed = await cleanupDeadWorkers(rt.redis, { timeoutMs: cfg.WORKER_TIMEOUT_MS, except: rt.workerName });
-    if (removed.length) rt.logger.info({ removed }, 'removed workers without heartbeat');
-  })().catch((e: Error) => rt.logger.warn({ err: e.message }, 'worker cleanup failed'));
-}, Math.min(cfg.HEARTBEAT_INTERVAL_MS, 30_000));
-cleanup.unref();
+// One monitor at a time does the cluster-wide chores (RAGFlow's clean_task_executor lock); the
+// lease renews the lock while held, and only its holder releases it.
+const lease = new Lease(new RedisLock(rt.redis, 'clean_task_executor', { owner: lockOwner(rt.workerName), ttlMs: 60_000 }), {
+  logger: rt.logger,
+  onChange: (held) => rt.logger.info({ held }, held ? 'took the monitor lock' : 'monitor lock released or lost'),
+});
+lease.start();
 
+function every(ms: number, what: string, job: (signal: AbortSignal) => Promise<void>): NodeJS.Timeout {
+  let busy = false;
+  const t = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    lease
+      .run(job)
+      .catch((e: Error) => rt.logger.warn({ err: e.message }, `${what} failed`))
+      .finally(() => (busy = false));
+  }, ms);
+  t.unref();
+  return t;
+}
+const timers = [
+  every(Math.min(cfg.HEARTBEAT_INTERVAL_MS, 30_000), 'worker cleanup', async () => {
+    const { removed } = await cleanupWorkers(rt.redis, { timeoutMs: cfg.WORKER_TIMEOUT_MS, except: rt.workerName });
+    if (removed.length) rt.logger.info({ removed }, 'removed workers without heartbeat');
+  }),
+  every(cfg.STUCK_CHECK_MS, 'stuck-task pass', async () => {
+    const r = await recoverUnheldTasks(
+      { taskdb, redis: rt.redis, jsm: rt.jsm, names: rt.names, queues, logger: rt.logger },
+      { olderThanMs: cfg.STUCK_TASK_MS, maxRetries: cfg.STUCK_MAX_RETRIES },
+    );
+    if (r.requeued.length) metrics.tasksRequeued.inc({ reason: 'stuck' }, r.requeued.length);
+    if (r.failed.length) metrics.taskFailures.inc({ stage: 'monitor', reason: 'stuck' }, r.failed.length);
+  }),
+  every(cfg.MONITOR_SYNC_MS, 'document sync', async () => {
+    await taskdb.syncDocuments(undefined, { queueAhead: await queueAheadCounter(rt.redis, queues) });
+  }),
+];
+
+const sampler = new StageSampler(
+  { jsm: rt.jsm, names: rt.names, redis: rt.redis, queues },
+  { intervalMs: cfg.MONITOR_SAMPLE_MS, metrics, logger: rt.logger, workerTimeoutMs: cfg.WORKER_TIMEOUT_MS },
+);
+sampler.start();
+
+const dashboardDir = cfg.MONITOR_DASHBOARD_DIR ?? join(dirname(createRequire(import.meta.url).resolve('@ragline/dashboard/package.json')), 'dist');
 const server = createMonitorServer({
   taskdb,
   redis: rt.redis,
   jsm: rt.jsm,
   names: rt.names,
-  queues: cfg.RAGFLOW_QUEUES ? cfg.RAGFLOW_QUEUES.split(',') : ragflowQueueNames(cfg.RAGFLOW_QUEUE_NAMING),
+  queues,
   registry: rt.registry,
   token: cfg.MONITOR_TOKEN,
   grafanaUrl: cfg.GRAFANA_URL,
-  checks: { mysql: () => taskdb.ping(), redis: async () => void (await rt.redis.ping()) },
+  grafanaTempoUid: cfg.GRAFANA_TEMPO_UID,
+  info,
+  sampler,
+  workerTimeoutMs: cfg.WORKER_TIMEOUT_MS,
+  dashboardDir,
+  checks: {
+    mysql: () => taskdb.ping(),
+    redis: async () => void (await rt.redis.ping()),
+    nats: () => {
+      if (rt.nc.isClosed()) throw new Error('NATS connection closed');
+    },
+  },
 });
 const port = await listen(server, cfg.MONITOR_PORT, cfg.MONITOR_HOST);
 rt.onStop(events);
 rt.onStop(deadLetters);
 rt.onStop(async () => {
-  clearInterval(cleanup);
-  await lock.release().catch(() => false);
+  for (const t of timers) clearInterval(t);
+  await sampler.stop();
+  await lease.stop();
   server.close();
   await taskdb.close();
 });
-rt.startHeartbeat(() => ({ pending: 0, lag: 0, done: events.stats.done, failed: events.stats.failed, current: {} }));
-rt.logger.info({ port, host: cfg.MONITOR_HOST }, 'monitor listening');
+rt.startHeartbeat(
+  () => ({ done: events.stats.done, failed: events.stats.failed, current: {} }),
+  consumerLoad(rt.jsm, rt.names.streams.events, rt.names.consumers.monitorEvents),
+);
+rt.logger.info({ port, host: cfg.MONITOR_HOST, dashboard: dashboardDir }, 'monitor listening');

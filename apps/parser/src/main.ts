@@ -1,11 +1,12 @@
 import { runConsumer } from '@ragline/bus';
 import { TaskMessage } from '@ragline/contracts';
-import { cancelChecker, createParseHandler, objectStoreFromConfig, progressReporter, startRuntime } from '@ragline/pipeline';
+import { InFlightTasks, cancelChecker, consumerLoad, createParseHandler, objectStoreFromConfig, progressReporter, startRuntime } from '@ragline/pipeline';
 import { loadEnv } from './env.js';
 
 const cfg = loadEnv();
 const rt = await startRuntime('parser', cfg);
 const store = objectStoreFromConfig(cfg);
+const inFlight = new InFlightTasks();
 const consumer = runConsumer({
   nc: rt.nc,
   stream: rt.names.streams.tasks,
@@ -17,7 +18,7 @@ const consumer = runConsumer({
   dlqSubject: rt.names.subjects.dlq('parser'),
   logger: rt.logger,
   tracer: rt.tracer,
-  handler: createParseHandler({
+  handler: inFlight.wrap(createParseHandler({
     store,
     publisher: rt.publisher,
     names: rt.names,
@@ -26,8 +27,11 @@ const consumer = runConsumer({
     logger: rt.logger,
     tracer: rt.tracer,
     limits: { maxFileBytes: cfg.PARSER_MAX_FILE_BYTES, batchChunks: cfg.PARSER_BATCH_CHUNKS, batchBytes: cfg.PARSER_BATCH_BYTES },
-  }),
+  }), (m) => m.task),
 });
 rt.onStop(consumer);
-rt.startHeartbeat(() => ({ pending: 0, lag: 0, done: consumer.stats.done, failed: consumer.stats.failed, current: {} }));
+rt.startHeartbeat(
+  () => ({ done: consumer.stats.done, failed: consumer.stats.failed, current: inFlight.snapshot() }),
+  consumerLoad(rt.jsm, rt.names.streams.tasks, rt.names.consumers.parser),
+);
 await rt.serveHealth({ storage: () => store.health() });

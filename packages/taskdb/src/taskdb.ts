@@ -667,7 +667,7 @@ export class TaskDb {
           const freeze = special && num(d['progress']) >= 1 && !finished;
           msgs.sort(comparePython);
           let message: string | null = msgs.join('\n');
-          if (!message) message = opts.queueAhead ? `${await opts.queueAhead(priority)} tasks are ahead in the queue...` : null;
+          if (!message) message = opts.queueAhead ? `${await opts.queueAhead(priority, str(d['id']))} tasks are ahead in the queue...` : null;
           const sets = ['run = ?'];
           const params: unknown[] = [run];
           if (prg !== 0 && !freeze) {

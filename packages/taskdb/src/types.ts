@@ -243,7 +243,8 @@ export interface QueuedTask {
 export interface SyncOptions {
   /**
    * For a document whose tasks have no message yet RAGFlow writes "N tasks are ahead in the
-   * queue..." with N from the Redis stream; give N here. Without it the message is left as is.
+   * queue..." with N from the Redis stream; give N here (the document id lets the caller count only
+   * what is ahead of that document's own entries). Without it the message is left as is.
    */
-  queueAhead?: (priority: number) => number | Promise<number>;
+  queueAhead?: (priority: number, docId: string) => number | Promise<number>;
 }

@@ -1,8 +1,10 @@
 import type { BatchItem } from '@ragline/bus';
-import type { DeadLetter, PipelineEvent } from '@ragline/contracts';
+import { HEADERS, type DeadLetter, type PipelineEvent } from '@ragline/contracts';
 import type { Logger } from '@ragline/telemetry';
 import type { ProgressUpdate, TaskDb } from '@ragline/taskdb';
 import { indexingProgress } from '../runtime/progress.js';
+import type { MonitorMetrics } from './metrics.js';
+import type { TaskInfoStore, TaskObservation } from './task-info.js';
 
 export type ProgressDb = Pick<TaskDb, 'applyProgress' | 'recordIndexedBatch' | 'completeTask' | 'syncDocuments'>;
 
@@ -11,13 +13,24 @@ export type ProgressDb = Pick<TaskDb, 'applyProgress' | 'recordIndexedBatch' | '
  * exactly-once batch and completion records, and one document sync, so MySQL load follows the number
  * of batches, not chunks.
  */
-export function createProgressWriter(deps: { taskdb: ProgressDb; logger: Logger }) {
+export function createProgressWriter(deps: {
+  taskdb: ProgressDb;
+  logger: Logger;
+  /** where trace ids and per-stage timings are kept (optional) */
+  info?: Pick<TaskInfoStore, 'record'>;
+  metrics?: MonitorMetrics;
+}) {
   return async function writeEvents(items: BatchItem<PipelineEvent>[]): Promise<void> {
     const updates: ProgressUpdate[] = [];
     const completions: Extract<PipelineEvent, { kind: 'completed' }>[] = [];
     const docs = new Set<string>();
-    for (const { msg: e } of items) {
+    const seen: TaskObservation[] = [];
+    for (const { msg: e, headers } of items) {
       docs.add(e.doc_id);
+      // batch_indexed and completed come from the indexer
+      const stage = e.kind === 'progress' ? e.stage : 'indexer';
+      seen.push({ taskId: e.task_id, stage, at: e.at, traceparent: headers[HEADERS.traceparent]?.[0] });
+      deps.metrics?.events.inc({ kind: e.kind, stage });
       if (e.kind === 'progress') {
         updates.push({ taskId: e.task_id, progress: e.progress, msg: `${e.msg}`, pageRange: e.page_range, at: new Date(e.at) });
       } else if (e.kind === 'batch_indexed') {
@@ -37,17 +50,29 @@ export function createProgressWriter(deps: { taskdb: ProgressDb; logger: Logger 
         durationMs: c.duration_ms,
         msg: `Indexing done: ${c.chunks} chunks, ${c.tokens} tokens. Task done (${secs}s)`,
       });
-      if (first) deps.logger.info({ task_id: c.task_id, doc_id: c.doc_id, chunks: c.chunks }, 'task done');
+      if (first) {
+        deps.logger.info({ task_id: c.task_id, doc_id: c.doc_id, chunks: c.chunks }, 'task done');
+        deps.metrics?.tasksCompleted.inc();
+        deps.metrics?.taskDuration.observe(c.duration_ms / 1000);
+      }
     }
     await deps.taskdb.syncDocuments([...docs]);
+    // after MySQL: an observation failing must not redeliver events already applied
+    await deps.info?.record(seen).catch((err: Error) => deps.logger.warn({ err: err.message }, 'recording task observations failed'));
   };
 }
 
 /** Dead letters fail their task with the stage and the error, as RAGFlow's "[ERROR]" progress lines do. */
-export function createDeadLetterHandler(deps: { taskdb: Pick<TaskDb, 'applyProgress' | 'syncDocuments'>; logger: Logger }) {
+export function createDeadLetterHandler(deps: {
+  taskdb: Pick<TaskDb, 'applyProgress' | 'syncDocuments'>;
+  logger: Logger;
+  info?: Pick<TaskInfoStore, 'recordFailure'>;
+  metrics?: MonitorMetrics;
+}) {
   return async function onDeadLetters(items: BatchItem<DeadLetter>[]): Promise<void> {
     const updates: ProgressUpdate[] = [];
     const docs = new Set<string>();
+    const failures: DeadLetter[] = [];
     for (const { msg } of items) {
       if (!msg.task_id) {
         deps.logger.error({ subject: msg.subject, err: msg.error }, 'dead letter without task id');
@@ -55,9 +80,16 @@ export function createDeadLetterHandler(deps: { taskdb: Pick<TaskDb, 'applyProgr
       }
       if (msg.doc_id) docs.add(msg.doc_id);
       updates.push({ taskId: msg.task_id, progress: -1, msg: `${msg.stage} failed: ${msg.error.message}`, at: new Date(msg.at) });
+      failures.push(msg);
       deps.logger.warn({ task_id: msg.task_id, stage: msg.stage, err: msg.error }, 'task failed from dead letter');
     }
     if (updates.length) await deps.taskdb.applyProgress(updates);
     if (docs.size) await deps.taskdb.syncDocuments([...docs]);
+    for (const f of failures) {
+      deps.metrics?.taskFailures.inc({ stage: f.stage, reason: 'dead_letter' });
+      await deps.info
+        ?.recordFailure(f.task_id!, f.stage, f.error.message, f.headers[HEADERS.traceparent]?.[0])
+        .catch((err: Error) => deps.logger.warn({ err: err.message }, 'recording task failure failed'));
+    }
   };
 }
