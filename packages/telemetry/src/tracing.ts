@@ -3,8 +3,11 @@ import {
   propagation,
   trace,
   SpanStatusCode,
+  TraceFlags,
   type Attributes,
   type Context,
+  type Link,
+  type SpanKind as SpanKindT,
   type Span,
   type SpanOptions,
   type Tracer,
@@ -19,9 +22,11 @@ import {
   AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
   type BufferConfig,
   type Sampler,
+  type SamplingResult,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -72,9 +77,28 @@ function ratioFromEnv(env: NodeJS.ProcessEnv): number {
 }
 
 /**
+ * Samples a new root span whenever one of its links is sampled, otherwise asks `inner`. A batch
+ * span (its own root, linked to every message it handles) is then kept whenever it carries a message
+ * of a kept trace, so a sampled task never points at a dropped batch.
+ */
+export class SampledLinksSampler implements Sampler {
+  constructor(private readonly inner: Sampler) {}
+  shouldSample(ctx: Context, traceId: string, name: string, kind: SpanKindT, attributes: Attributes, links: Link[]): SamplingResult {
+    if (links.some((l) => (l.context.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED)) {
+      return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    }
+    return this.inner.shouldSample(ctx, traceId, name, kind, attributes, links);
+  }
+  toString(): string {
+    return `SampledLinks{${this.inner.toString()}}`;
+  }
+}
+
+/**
  * The head sampler named by OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (the spec's values); default
  * `parentbased_always_on`. Parent-based samplers follow the caller's sampled flag, so a task's trace
- * is kept or dropped as a whole across every service.
+ * is kept or dropped as a whole across every service. For the ratio samplers a new root with a
+ * sampled link is kept too (see SampledLinksSampler).
  */
 export function samplerFromEnv(env: NodeJS.ProcessEnv = process.env): Sampler {
   const name = (env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on').trim().toLowerCase();
@@ -84,13 +108,13 @@ export function samplerFromEnv(env: NodeJS.ProcessEnv = process.env): Sampler {
     case 'always_off':
       return new AlwaysOffSampler();
     case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratioFromEnv(env));
+      return new SampledLinksSampler(new TraceIdRatioBasedSampler(ratioFromEnv(env)));
     case 'parentbased_always_on':
       return new ParentBasedSampler({ root: new AlwaysOnSampler() });
     case 'parentbased_always_off':
       return new ParentBasedSampler({ root: new AlwaysOffSampler() });
     case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratioFromEnv(env)) });
+      return new ParentBasedSampler({ root: new SampledLinksSampler(new TraceIdRatioBasedSampler(ratioFromEnv(env))) });
     default:
       throw new TelemetryConfigError(`OTEL_TRACES_SAMPLER "${name}" is not supported`);
   }

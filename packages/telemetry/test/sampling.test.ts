@@ -24,9 +24,9 @@ describe('samplerFromEnv', () => {
   it('names each spec sampler and reads the ratio', () => {
     expect(samplerFromEnv({}).toString()).toMatch(/^ParentBased\{root=AlwaysOnSampler/);
     expect(samplerFromEnv({ OTEL_TRACES_SAMPLER: 'always_off' }).toString()).toBe('AlwaysOffSampler');
-    expect(samplerFromEnv({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).toString()).toBe('TraceIdRatioBased{0.25}');
+    expect(samplerFromEnv({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).toString()).toBe('SampledLinks{TraceIdRatioBased{0.25}}');
     expect(samplerFromEnv({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }).toString()).toMatch(
-      /^ParentBased\{root=TraceIdRatioBased\{0.1\}/,
+      /^ParentBased\{root=SampledLinks\{TraceIdRatioBased\{0.1\}\}/,
     );
   });
 
@@ -54,7 +54,12 @@ describe('samplerFromEnv', () => {
     // a sampled caller keeps the trace whatever the ratio; an unsampled caller drops it
     t.tracer.startSpan('child-of-sampled', {}, parentCtx('0af7651916cd43dd8448eb211c80319c', true)).end();
     t.tracer.startSpan('child-of-unsampled', {}, parentCtx('0af7651916cd43dd8448eb211c80319d', false)).end();
-    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['child-of-sampled']);
+    // a batch root linked to a sampled message is kept; linked only to unsampled ones it is dropped
+    const sampledLink = trace.getSpanContext(parentCtx('0af7651916cd43dd8448eb211c80319e', true))!;
+    const unsampledLink = trace.getSpanContext(parentCtx('0af7651916cd43dd8448eb211c80319f', false))!;
+    t.tracer.startSpan('batch-with-sampled', { links: [{ context: unsampledLink }, { context: sampledLink }] }, ROOT_CONTEXT).end();
+    t.tracer.startSpan('batch-unsampled', { links: [{ context: unsampledLink }] }, ROOT_CONTEXT).end();
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['child-of-sampled', 'batch-with-sampled']);
     await t.shutdown();
   });
 
