@@ -25,5 +25,13 @@ export {
   type ByteSource,
   type PdfOptions,
 } from './formats/pdf.js';
+export {
+  ParseSandbox,
+  ParseWorkerError,
+  defaultWorkerUrl,
+  DEFAULT_PARSE_TIMEOUT_MS,
+  DEFAULT_PARSE_MAX_HEAP_MB,
+  type ParseSandboxOptions,
+} from './sandbox/sandbox.js';
 export { buildChunks, formatCreateTime, type ChunkTask } from './chunks.js';
 export type { Section, MergedChunk, ParsedDocument, Position } from './types.js';

@@ -1,5 +1,6 @@
 import { ParseError } from './errors.js';
 import { extensionOf, formatFor, supportedExtensions } from './formats/index.js';
+import type { ByteSource } from './formats/pdf.js';
 import type { ParsedDocument } from './types.js';
 
 /** RAGFlow's DOC_MAXIMUM_SIZE default (128 MiB). */
@@ -10,7 +11,13 @@ export const LAST_PAGE = 100_000_000;
 export interface ParseInput {
   /** file name as the user uploaded it; its extension picks the format */
   name: string;
-  data: Uint8Array;
+  /** the whole file; may be left out when `source` is given */
+  data?: Uint8Array;
+  /**
+   * random access to the file instead of `data`: a PDF task reads only what its pages need; any
+   * other format gets the source read whole
+   */
+  source?: ByteSource;
   /** RAGFlow parser id ("naive", "general", ...); default "naive" */
   parserId?: string;
   parserConfig?: Record<string, unknown>;
@@ -28,7 +35,8 @@ function hasText(doc: ParsedDocument): boolean {
 
 /** Decode and split a document into sections, by its extension. Throws ParseError for bad input. */
 export async function parseDocument(input: ParseInput): Promise<ParsedDocument> {
-  const { name, data } = input;
+  const { name } = input;
+  const size = input.source?.size ?? input.data?.byteLength ?? 0;
   const parserId = input.parserId ?? 'naive';
   const fromPage = input.fromPage ?? 0;
   const toPage = input.toPage ?? LAST_PAGE;
@@ -42,10 +50,10 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
       `unsupported file type: ${name} has ${ext ? `extension ${ext}` : 'no extension'}; supported: ${supportedExtensions().join(', ')}`,
     );
   }
-  if (data.byteLength > maxBytes) {
+  if (size > maxBytes) {
     throw new ParseError(
       'too_large',
-      `file too large: ${name} is ${data.byteLength} bytes, the limit is ${maxBytes} bytes. Split the file and upload the parts.`,
+      `file too large: ${name} is ${size} bytes, the limit is ${maxBytes} bytes. Split the file and upload the parts.`,
     );
   }
   if (!Number.isInteger(fromPage) || !Number.isInteger(toPage) || fromPage < 0 || toPage <= fromPage) {
@@ -57,9 +65,11 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
       `invalid page range for ${name}: a ${format.id} file has no pages, so a task must start at page 0 (got ${fromPage})`,
     );
   }
-  if (data.byteLength === 0) throw new ParseError('empty', `empty file: ${name} has no text`);
+  if (size === 0) throw new ParseError('empty', `empty file: ${name} has no text`);
+  const source = format.readsRanges ? input.source : undefined;
+  const data = input.data ?? (source ? new Uint8Array(0) : await input.source!.read(0, size));
 
-  const doc = await format.parse({ name, data, parserId, parserConfig: input.parserConfig ?? {}, fromPage, toPage });
+  const doc = await format.parse({ ...(source ? { source } : {}), name, data, parserId, parserConfig: input.parserConfig ?? {}, fromPage, toPage });
   if (!hasText(doc)) throw new ParseError('empty', `empty file: ${name} has no text`);
   if (!['naive', 'general'].includes(parserId)) {
     doc.notes.push(`parser "${parserId}" is not implemented for ${format.id} files; chunked with "naive"`);

@@ -1,4 +1,5 @@
 import type { ParsedDocument } from '../types.js';
+import type { ByteSource } from './pdf.js';
 
 /** What every format parser receives; the bytes are the whole file. */
 export interface FormatInput {
@@ -10,6 +11,8 @@ export interface FormatInput {
   fromPage: number;
   /** 0-based page to stop before (paged formats) */
   toPage: number;
+  /** random access to the file, given to formats with `readsRanges` instead of the bytes (`data` is then empty) */
+  source?: ByteSource;
 }
 
 /** One file format. Adding a format = one module under formats/ plus one row in formats/index.ts. */
@@ -24,5 +27,7 @@ export interface FormatParser {
    * RAGFlow makes one task for the whole of such a file.
    */
   readonly paged: boolean;
+  /** reads `FormatInput.source` by ranges when it is given (PDF: a task reads only its pages) */
+  readonly readsRanges?: boolean;
   parse(input: FormatInput): Promise<ParsedDocument>;
 }

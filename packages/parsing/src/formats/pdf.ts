@@ -287,7 +287,7 @@ function sectionTokenLimit(parserConfig: Record<string, unknown>): number {
 }
 
 /** PDF input options from a format input (the parser config's chunk size caps a text block). */
-export function pdfOptionsFor(input: Omit<FormatInput, 'data'>): PdfOptions {
+export function pdfOptionsFor(input: Omit<FormatInput, 'data' | 'source'>): PdfOptions {
   return { name: input.name, fromPage: input.fromPage, toPage: input.toPage, maxSectionTokens: sectionTokenLimit(input.parserConfig) };
 }
 
@@ -295,7 +295,8 @@ export const pdfFormat: FormatParser = {
   id: 'pdf',
   extensions: ['.pdf'],
   paged: true,
+  readsRanges: true,
   async parse(input: FormatInput): Promise<ParsedDocument> {
-    return parsePdf(bytesSource(input.data), pdfOptionsFor(input));
+    return parsePdf(input.source ?? bytesSource(input.data), pdfOptionsFor(input));
   },
 };
