@@ -26,7 +26,13 @@ const consumer = runConsumer({
     progress: progressReporter(rt.publisher, rt.names, 'parser'),
     logger: rt.logger,
     tracer: rt.tracer,
-    limits: { maxFileBytes: cfg.PARSER_MAX_FILE_BYTES, batchChunks: cfg.PARSER_BATCH_CHUNKS, batchBytes: cfg.PARSER_BATCH_BYTES },
+    limits: {
+      maxFileBytes: cfg.PARSER_MAX_FILE_BYTES,
+      batchChunks: cfg.PARSER_BATCH_CHUNKS,
+      batchBytes: cfg.PARSER_BATCH_BYTES,
+      parseTimeoutMs: cfg.PARSER_TIMEOUT_MS,
+      parseMaxHeapMb: cfg.PARSER_MAX_HEAP_MB,
+    },
   }), (m) => m.task),
 });
 rt.onStop(consumer);

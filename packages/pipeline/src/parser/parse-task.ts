@@ -1,7 +1,18 @@
 import type { DeliveryContext, Publisher } from '@ragline/bus';
 import { ChunkBatch, TaskManifest, msgIds, type ChunkInput, type TaskContext, type TaskMessage, type TaskRef, type TopologyNames } from '@ragline/contracts';
-import { buildChunks, initHashing, mergeOptionsFromParserConfig, naiveMerge, parseDocument } from '@ragline/parsing';
-import type { ObjectStore } from '@ragline/storage';
+import {
+  DEFAULT_PARSE_MAX_HEAP_MB,
+  DEFAULT_PARSE_TIMEOUT_MS,
+  ParseSandbox,
+  buildChunks,
+  formatFor,
+  initHashing,
+  mergeOptionsFromParserConfig,
+  naiveMerge,
+  type ByteSource,
+  type ParseInput,
+} from '@ragline/parsing';
+import { ObjectTooLargeError, type ObjectStore } from '@ragline/storage';
 import { ATTR, taskAttributes, withSpan, type Logger, type Tracer } from '@ragline/telemetry';
 import { splitBatches, jsonBytes } from '../runtime/batches.js';
 import type { CancelCheck } from '../runtime/cancel.js';
@@ -14,9 +25,19 @@ export interface ParseLimits {
   batchChunks: number;
   /** serialised chunk bytes per batch; leaves room for vectors added by the embedder */
   batchBytes: number;
+  /** a parse running longer fails the task (PARSER_TIMEOUT_MS); default 600000 (10 min) */
+  parseTimeoutMs: number;
+  /** heap ceiling of a parse worker process in MB (PARSER_MAX_HEAP_MB); default 512 */
+  parseMaxHeapMb: number;
 }
 
-export const DEFAULT_PARSE_LIMITS: ParseLimits = { maxFileBytes: 128 * 1024 * 1024, batchChunks: 32, batchBytes: 256 * 1024 };
+export const DEFAULT_PARSE_LIMITS: ParseLimits = {
+  maxFileBytes: 128 * 1024 * 1024,
+  batchChunks: 32,
+  batchBytes: 256 * 1024,
+  parseTimeoutMs: DEFAULT_PARSE_TIMEOUT_MS,
+  parseMaxHeapMb: DEFAULT_PARSE_MAX_HEAP_MB,
+};
 
 export interface ParseStageDeps {
   store: ObjectStore;
@@ -27,6 +48,8 @@ export interface ParseStageDeps {
   logger: Logger;
   tracer: Tracer;
   limits?: Partial<ParseLimits>;
+  /** where documents are parsed; default a ParseSandbox with the limits' time and heap ceilings */
+  sandbox?: ParseSandbox;
 }
 
 export function taskRef(task: TaskContext): TaskRef {
@@ -53,6 +76,7 @@ export function taskRef(task: TaskContext): TaskRef {
 export function createParseHandler(deps: ParseStageDeps) {
   const limits = { ...DEFAULT_PARSE_LIMITS, ...deps.limits };
   const ready = initHashing();
+  const sandbox = deps.sandbox ?? new ParseSandbox({ timeoutMs: limits.parseTimeoutMs, maxHeapMb: limits.parseMaxHeapMb });
   return async function handleTask(msg: TaskMessage, ctx: DeliveryContext): Promise<void> {
     await ready;
     const task = msg.task;
@@ -66,21 +90,37 @@ export function createParseHandler(deps: ParseStageDeps) {
     const started = Date.now();
     await deps.progress.report(task, 'Start to parse.', PROGRESS.parseStart, { pageRange: true, key: `start.${ctx.deliveryCount}` });
 
-    const data = await withSpan(deps.tracer, 'fetch object', { attributes: { 'ragline.object.bucket': task.bucket } }, async (span) => {
-      const bytes = await deps.store.get(task.bucket, task.location, { maxBytes: limits.maxFileBytes });
-      span.setAttribute('ragline.object.bytes', bytes.byteLength);
-      return bytes;
+    // a PDF task reads only the byte ranges its pages need; other formats need the whole file
+    const file = await withSpan(deps.tracer, 'fetch object', { attributes: { 'ragline.object.bucket': task.bucket } }, async (span) => {
+      if (formatFor(task.doc_name)?.readsRanges) {
+        const { size } = await deps.store.stat(task.bucket, task.location);
+        if (size > limits.maxFileBytes) throw new ObjectTooLargeError(task.bucket, task.location, size, limits.maxFileBytes);
+        span.setAttributes({ 'ragline.object.bytes': size, 'ragline.object.ranged': true });
+        const source: ByteSource = {
+          size,
+          read: async (offset, length) => {
+            const bytes = await deps.store.getRange(task.bucket, task.location, offset, length);
+            ctx.working();
+            return bytes;
+          },
+        };
+        return { source } satisfies Partial<ParseInput>;
+      }
+      const data = await deps.store.get(task.bucket, task.location, { maxBytes: limits.maxFileBytes });
+      span.setAttribute('ragline.object.bytes', data.byteLength);
+      return { data } satisfies Partial<ParseInput>;
     });
     ctx.working();
 
     const chunks = await withSpan(deps.tracer, 'parse and chunk', {}, async (span) => {
-      const doc = await parseDocument({
+      const doc = await sandbox.parse({
         name: task.doc_name,
-        data,
+        ...file,
         parserId: task.parser_id,
         parserConfig: task.parser_config,
         fromPage: task.from_page,
         toPage: task.to_page,
+        maxBytes: limits.maxFileBytes,
       });
       const merged = naiveMerge(doc.sections, mergeOptionsFromParserConfig(task.parser_config));
       const built = buildChunks(
