@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import { checkServices } from './checks.js';
 import { embdIdFor, loadCliConfig, openClients, type CliEnv } from './context.js';
 import { ingestFiles, waitForDocuments } from './ingest.js';
+import { formatRecovery, recoverTasks } from './recover.js';
 import { formatHits, searchKnowledgebase } from './search.js';
 import { collectStatus, formatStatus } from './status.js';
 import { APPS, Supervisor, parseReplicas } from './supervisor.js';
@@ -155,6 +156,26 @@ program
     try {
       const s = await collectStatus(cfg, c);
       console.log(opts.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+    } finally {
+      await c.close();
+    }
+  });
+
+program
+  .command('recover')
+  .description('re-enqueue every task MySQL says is unfinished but no stage holds (e.g. after a Redis restart lost the queue)')
+  .option('--older-than <seconds>', 'only tasks without progress for this long', '60')
+  .option('--dry-run', 'list what would be re-enqueued')
+  .option('--json', 'print JSON')
+  .action(async (opts: { olderThan: string; dryRun?: boolean; json?: boolean }) => {
+    const cfg = loadCliConfig();
+    const olderThanMs = Number(opts.olderThan) * 1000;
+    if (!Number.isFinite(olderThanMs) || olderThanMs < 0) fail(`--older-than must be a number of seconds, got ${opts.olderThan}`);
+    const c = openClients(cfg);
+    try {
+      const r = await recoverTasks(cfg, c, { olderThanMs, dryRun: opts.dryRun });
+      console.log(opts.json ? JSON.stringify(r, null, 2) : formatRecovery(r, { dryRun: opts.dryRun, olderThanMs }));
+      if (!r.complete) process.exitCode = 1;
     } finally {
       await c.close();
     }

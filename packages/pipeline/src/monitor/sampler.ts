@@ -7,8 +7,8 @@ import type { MonitorMetrics } from './metrics.js';
 
 export interface StageStat {
   stage: string;
-  stream: string;
-  consumer: string;
+  stream?: string;
+  consumer?: string;
   /** messages not yet delivered (consumer lag) */
   pending?: number;
   /** delivered, not acked (in flight) */
@@ -20,6 +20,7 @@ export interface StageStat {
   processed?: number;
   /** present instead of the numbers when the consumer could not be read */
   error?: string;
+  [field: string]: unknown;
 }
 
 export interface StageStatsDeps {
@@ -40,7 +41,7 @@ export async function stageStats(deps: StageStatsDeps): Promise<{ stages: StageS
     { stage: 'monitor', stream: names.streams.events, consumer: names.consumers.monitorEvents },
   ];
   const stages = await Promise.all(
-    defs.map(async (s): Promise<StageStat> => {
+    defs.map(async (s): Promise<StageStat & { stream: string; consumer: string }> => {
       try {
         const [ci, si] = await Promise.all([deps.jsm.consumers.info(s.stream, s.consumer), deps.jsm.streams.info(s.stream)]);
         return {
