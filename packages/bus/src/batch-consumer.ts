@@ -27,8 +27,11 @@ export interface BatchItem<T> {
   subject: string;
   streamSeq: number;
   headers: Record<string, string[]>;
-  /** the trace context the message carries (its `send` span), for spans about this one message */
-  traceContext: Context;
+  /**
+   * the trace context the message carries (its `send` span), for spans about this one message;
+   * always set by runBatchConsumer, optional so hand-built items (tests) may leave it out
+   */
+  traceContext?: Context;
 }
 
 export interface BatchConsumerOptions<S extends z.ZodType> {

@@ -185,7 +185,7 @@ describe('batch consumer tracing', () => {
       tracer: telemetry.tracer,
       handler: async (items) => {
         handlerSaw.push({
-          itemTraces: items.map((i) => trace.getSpanContext(i.traceContext)!.traceId),
+          itemTraces: items.map((i) => trace.getSpanContext(i.traceContext!)!.traceId),
           activeTrace: trace.getActiveSpan()?.spanContext().traceId,
         });
       },
