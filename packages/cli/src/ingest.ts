@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ragflowQueueName } from '@ragline/contracts';
+import { pdfPageCount, tableRowCount } from '@ragline/parsing';
 import type { RagflowQueueProducer } from '@ragline/redis-queue';
 import type { ObjectStore } from '@ragline/storage';
 import type { TaskDb } from '@ragline/taskdb';
@@ -20,6 +21,25 @@ export function documentType(name: string): 'pdf' | 'doc' | 'visual' | 'aural' {
   if (VISUAL.has(ext)) return 'visual';
   if (AURAL.has(ext)) return 'aural';
   return 'doc';
+}
+
+/**
+ * What RAGFlow's queue_tasks needs to split a document: the page count of a PDF, the row count of
+ * a file for the table parser. A file that cannot be counted (encrypted, corrupt, empty) still gets
+ * one task, so the parser reports the reason on it instead of the document never starting.
+ */
+export async function splitInfo(name: string, data: Uint8Array, parserId: string): Promise<{ pages?: number; rows?: number }> {
+  const counted = async (count: () => Promise<number>): Promise<number> => {
+    try {
+      return Math.max(1, await count());
+    } catch {
+      // ParseError or a library's own complaint about the bytes: the parse stage will say which
+      return 1;
+    }
+  };
+  if (documentType(name) === 'pdf') return { pages: await counted(() => pdfPageCount(data, { name })) };
+  if (parserId === 'table') return { rows: await counted(() => tableRowCount(name, data)) };
+  return {};
 }
 
 export interface IngestDeps {
@@ -69,7 +89,7 @@ export async function ingestFiles(
       parserId,
       parserConfig: kb.parser_config,
     });
-    const tasks = await deps.taskdb.queueDocument(doc.id);
+    const tasks = await deps.taskdb.queueDocument(doc.id, await splitInfo(name, data, parserId));
     if (tasks.length) {
       await deps.redis.set(`doc:chunking_pending:${doc.id}`, String(tasks.length), 'EX', 7 * 24 * 3600);
       await deps.redis.del(`doc:chunking_aborted:${doc.id}`);
