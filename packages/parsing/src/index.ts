@@ -33,5 +33,28 @@ export {
   DEFAULT_PARSE_MAX_HEAP_MB,
   type ParseSandboxOptions,
 } from './sandbox/sandbox.js';
+export { docxFormat } from './formats/docx.js';
+export { htmlFormat, htmlSections } from './formats/html.js';
+export { jsonFormat, jsonlFormat, jsonSections, flattenJson, MAX_LINE_NOTES } from './formats/json.js';
+export {
+  tableFormat,
+  tableRows,
+  tableRowCount,
+  tableSections,
+  rowText,
+  TABLE_TASK_ROWS,
+  type TableRow,
+} from './formats/table.js';
+export {
+  inspectArchive,
+  looksLikeZip,
+  DEFAULT_MAX_UNPACKED_BYTES,
+  DEFAULT_MAX_COMPRESSION_RATIO,
+  DEFAULT_RATIO_CHECK_MIN_BYTES,
+  type ArchiveLimits,
+  type ArchiveEntry,
+  type ArchiveSummary,
+} from './archive.js';
+export { planParser, chunkDocument, CHUNK_MODE, type ChunkMethod, type ParserPlan } from './parsers.js';
 export { buildChunks, formatCreateTime, type ChunkTask } from './chunks.js';
-export type { Section, MergedChunk, ParsedDocument, Position } from './types.js';
+export type { Section, MergedChunk, ParsedDocument, Position, ChunkMode } from './types.js';

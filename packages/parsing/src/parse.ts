@@ -1,6 +1,9 @@
+import type { ArchiveLimits } from './archive.js';
 import { ParseError } from './errors.js';
 import { extensionOf, formatFor, supportedExtensions } from './formats/index.js';
 import type { ByteSource } from './formats/pdf.js';
+import { tableFormat } from './formats/table.js';
+import { CHUNK_MODE, planParser } from './parsers.js';
 import type { ParsedDocument } from './types.js';
 
 /** RAGFlow's DOC_MAXIMUM_SIZE default (128 MiB). */
@@ -27,6 +30,8 @@ export interface ParseInput {
   toPage?: number;
   /** files larger than this are rejected with `too_large`; default 128 MiB */
   maxBytes?: number;
+  /** expansion limits for DOCX/XLSX archives (zip-bomb guard); defaults in `ArchiveLimits` */
+  archiveLimits?: ArchiveLimits;
 }
 
 function hasText(doc: ParsedDocument): boolean {
@@ -42,14 +47,17 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
   const toPage = input.toPage ?? LAST_PAGE;
   const maxBytes = input.maxBytes ?? DEFAULT_MAX_BYTES;
 
-  const format = formatFor(name);
-  if (!format) {
+  const named = formatFor(name);
+  if (!named) {
     const ext = extensionOf(name);
     throw new ParseError(
       'unsupported_format',
       `unsupported file type: ${name} has ${ext ? `extension ${ext}` : 'no extension'}; supported: ${supportedExtensions().join(', ')}`,
     );
   }
+  const plan = planParser(parserId, named.id);
+  // The table method reads plain text as a delimited table (RAGFlow's table parser on .txt).
+  const format = plan.method === 'table' ? tableFormat : named;
   if (size > maxBytes) {
     throw new ParseError(
       'too_large',
@@ -69,10 +77,18 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
   const source = format.readsRanges ? input.source : undefined;
   const data = input.data ?? (source ? new Uint8Array(0) : await input.source!.read(0, size));
 
-  const doc = await format.parse({ ...(source ? { source } : {}), name, data, parserId, parserConfig: input.parserConfig ?? {}, fromPage, toPage });
+  const doc = await format.parse({
+    ...(source ? { source } : {}),
+    name,
+    data,
+    parserId,
+    parserConfig: input.parserConfig ?? {},
+    fromPage,
+    toPage,
+    archiveLimits: input.archiveLimits,
+  });
   if (!hasText(doc)) throw new ParseError('empty', `empty file: ${name} has no text`);
-  if (!['naive', 'general'].includes(parserId)) {
-    doc.notes.push(`parser "${parserId}" is not implemented for ${format.id} files; chunked with "naive"`);
-  }
+  doc.chunkMode = CHUNK_MODE[plan.method];
+  if (plan.note) doc.notes.push(plan.note);
   return doc;
 }

@@ -20,6 +20,13 @@ export interface MergedChunk {
   positions: number[][];
 }
 
+/**
+ * How the sections become chunks. `merge`: RAGFlow's naive merge by token budget (default);
+ * `per_section`: every section is one chunk as it is (the table parser: one chunk per row);
+ * `whole`: all sections joined by "\n" into one chunk (the `one` parser).
+ */
+export type ChunkMode = 'merge' | 'per_section' | 'whole';
+
 export interface ParsedDocument {
   sections: Section[];
   /** format id from the registry, e.g. "text" or "markdown" */
@@ -28,4 +35,6 @@ export interface ParsedDocument {
   encoding?: string;
   /** non-fatal remarks worth showing on the task's progress (e.g. a fallback encoding) */
   notes: string[];
+  /** how the parse stage turns the sections into chunks (see `chunkDocument`); absent means `merge` */
+  chunkMode?: ChunkMode;
 }

@@ -1,3 +1,4 @@
+import type { ArchiveLimits } from '../archive.js';
 import type { ParsedDocument } from '../types.js';
 import type { ByteSource } from './pdf.js';
 
@@ -13,6 +14,8 @@ export interface FormatInput {
   toPage: number;
   /** random access to the file, given to formats with `readsRanges` instead of the bytes (`data` is then empty) */
   source?: ByteSource;
+  /** expansion limits for zip-based formats (DOCX, XLSX); defaults in `inspectArchive` */
+  archiveLimits?: ArchiveLimits;
 }
 
 /** One file format. Adding a format = one module under formats/ plus one row in formats/index.ts. */

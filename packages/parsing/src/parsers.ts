@@ -1,0 +1,76 @@
+import { mergeOptionsFromParserConfig, naiveMerge } from './merge.js';
+import { countTokens } from './tokens.js';
+import type { ChunkMode, MergedChunk, ParsedDocument, Section } from './types.js';
+
+/** The chunking methods Ragline implements; every other RAGFlow parser id falls back to one of them. */
+export type ChunkMethod = 'naive' | 'table' | 'one';
+
+export interface ParserPlan {
+  method: ChunkMethod;
+  /** why the method differs from the requested parser, for the task's progress; absent when it does not */
+  note?: string;
+}
+
+/** Formats the table method can read (spreadsheets, CSV/TSV, and plain text as a delimited table). */
+const TABLE_READABLE = new Set(['table', 'text']);
+
+export const CHUNK_MODE: Record<ChunkMethod, ChunkMode> = { naive: 'merge', table: 'per_section', one: 'whole' };
+
+/**
+ * The chunking method for a RAGFlow `parser_id` and a format id. `naive`/`general` chunk by token
+ * budget; `table` makes one chunk per row of a spreadsheet, CSV/TSV or tab-separated text (other
+ * formats fall back to `naive` with a note); `one` makes the whole document (or task range) one
+ * chunk. `qa` on a table file keeps one chunk per question/answer row; every other parser id
+ * (`manual`, `paper`, `book`, `laws`, `presentation`, `resume`, ...) falls back to `naive` with a
+ * note, since RAGFlow builds those on layout analysis Ragline does not do.
+ */
+export function planParser(parserId: string, formatId: string): ParserPlan {
+  const id = parserId.trim().toLowerCase() || 'naive';
+  if (id === 'naive' || id === 'general') return { method: 'naive' };
+  if (id === 'one') return { method: 'one' };
+  if (id === 'table') {
+    if (TABLE_READABLE.has(formatId)) return { method: 'table' };
+    return {
+      method: 'naive',
+      note: `parser 'table' reads spreadsheets, CSV/TSV and text tables, not ${formatId} files; chunked with 'naive'`,
+    };
+  }
+  if (id === 'qa' && formatId === 'table') {
+    return { method: 'table', note: `parser 'qa' is not supported by Ragline; chunked with 'table' (one chunk per row)` };
+  }
+  return { method: 'naive', note: `parser '${parserId}' is not supported by Ragline; chunked with 'naive'` };
+}
+
+function chunkOf(sections: readonly Section[], text: string): MergedChunk {
+  const pages: number[] = [];
+  const positions: number[][] = [];
+  const seen = new Set<string>();
+  for (const s of sections) {
+    if (s.page !== undefined && !pages.includes(s.page)) pages.push(s.page);
+    if (s.position) {
+      const key = s.position.join(',');
+      if (!seen.has(key)) {
+        seen.add(key);
+        positions.push([...s.position]);
+      }
+    }
+  }
+  return { text, tokens: countTokens(text), pages, positions };
+}
+
+/**
+ * Chunks of a parsed document, as its `chunkMode` asks: `merge` (default) is `naiveMerge` with
+ * the options of `parser_config`; `per_section` makes every non-blank section one chunk (table
+ * rows); `whole` joins all sections with "\n" into one chunk (RAGFlow's `one`).
+ */
+export function chunkDocument(doc: ParsedDocument, parserConfig?: Record<string, unknown>): MergedChunk[] {
+  const sections = doc.sections.filter((s) => s.text.trim().length > 0);
+  switch (doc.chunkMode ?? 'merge') {
+    case 'per_section':
+      return sections.map((s) => chunkOf([s], s.text));
+    case 'whole':
+      return sections.length > 0 ? [chunkOf(sections, sections.map((s) => s.text).join('\n'))] : [];
+    case 'merge':
+      return naiveMerge(doc.sections, mergeOptionsFromParserConfig(parserConfig));
+  }
+}
