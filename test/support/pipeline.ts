@@ -104,7 +104,12 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}) {
     },
     async cleanup() {
       await Promise.all([...procs.keys()].map((k) => stop(k)));
-      const nc = await connectNats({ url: env.NATS_URL });
+      const nc = await connectNats({
+        url: env.NATS_URL,
+        user: env.NATS_USER,
+        password: env.NATS_PASSWORD,
+        tls: env.NATS_TLS_CA ? { ca: env.NATS_TLS_CA } : undefined,
+      });
       await deleteTopology(nc, names);
       await nc.close();
       const keys = await redis.keys('*');

@@ -16,7 +16,19 @@ const PERMANENT_REPLY = /^(WRONGTYPE|ERR (wrong number|syntax|Invalid|unknown co
 export function toQueueError(err: unknown, what: string): QueueError {
   if (err instanceof QueueError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new QueueError(`${what}: ${message}`, !PERMANENT_REPLY.test(message), { cause: err });
+  return new QueueError(`${what}: ${message}`, !PERMANENT_REPLY.test(message), { cause: sanitizedCause(err) });
+}
+
+/**
+ * ioredis reply errors carry the failed command with its arguments, and for AUTH/HELLO those are the
+ * password; the cause keeps only name and message so printing the error can never leak it.
+ */
+function sanitizedCause(err: unknown): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const clean = new Error(e.message);
+  clean.name = e.name;
+  clean.stack = e.stack;
+  return clean;
 }
 
 /** "NOGROUP No such key ..." (XREADGROUP/XAUTOCLAIM on a deleted stream) or "ERR no such key" (XINFO). */

@@ -8,6 +8,7 @@ import {
   createMetricsRegistry,
   handleShutdown,
   installDiagnostics,
+  installFatalHandler,
   listen,
   type ReadinessCheck,
   type Stoppable,
@@ -101,6 +102,7 @@ export interface StageRuntime {
  * their consumer.
  */
 export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: (code: number) => void } = {}): Promise<StageRuntime> {
+  installFatalHandler({ service: `ragline-${stage}`, secrets: secretValues(cfg as unknown as Record<string, unknown>) });
   const telemetry = startTelemetry({ serviceName: `ragline-${stage}`, serviceVersion: VERSION });
   const workerName = `ragline_${stage}_${cfg.RAGLINE_REPLICA}`;
   const logger = createLogger({ service: `ragline-${stage}`, level: cfg.LOG_LEVEL, base: { stage, worker: workerName } });
