@@ -55,6 +55,6 @@ export {
   type ArchiveEntry,
   type ArchiveSummary,
 } from './archive.js';
-export { planParser, chunkDocument, CHUNK_MODE, type ChunkMethod, type ParserPlan } from './parsers.js';
+export { planParser, chunkDocument, isTableFile, CHUNK_MODE, type ChunkMethod, type ParserPlan } from './parsers.js';
 export { buildChunks, formatCreateTime, type ChunkTask } from './chunks.js';
 export type { Section, MergedChunk, ParsedDocument, Position, ChunkMode } from './types.js';

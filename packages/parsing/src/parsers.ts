@@ -1,3 +1,4 @@
+import { formatFor } from './formats/index.js';
 import { mergeOptionsFromParserConfig, naiveMerge } from './merge.js';
 import { countTokens } from './tokens.js';
 import type { ChunkMode, MergedChunk, ParsedDocument, Section } from './types.js';
@@ -13,6 +14,16 @@ export interface ParserPlan {
 
 /** Formats the table method can read (spreadsheets, CSV/TSV, and plain text as a delimited table). */
 const TABLE_READABLE = new Set(['table', 'text']);
+
+/**
+ * Whether a file is read row by row under `parser_id == "table"` (spreadsheets, CSV/TSV, plain
+ * text): the producer splits such files into row-range tasks with `tableRowCount`; any other file
+ * under the table parser falls back to `naive` and gets one task.
+ */
+export function isTableFile(name: string): boolean {
+  const format = formatFor(name);
+  return format !== undefined && TABLE_READABLE.has(format.id);
+}
 
 export const CHUNK_MODE: Record<ChunkMethod, ChunkMode> = { naive: 'merge', table: 'per_section', one: 'whole' };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkDocument, mergeOptionsFromParserConfig, naiveMerge, parseDocument, planParser, type ParsedDocument } from '../src/index.js';
+import { chunkDocument, isTableFile, mergeOptionsFromParserConfig, naiveMerge, parseDocument, planParser, type ParsedDocument } from '../src/index.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -26,6 +26,13 @@ describe('planParser', () => {
       method: 'naive',
       note: "parser 'table' reads spreadsheets, CSV/TSV and text tables, not markdown files; chunked with 'naive'",
     });
+  });
+});
+
+describe('isTableFile', () => {
+  it('is true for the files the table parser splits into row ranges', () => {
+    for (const name of ['a.xlsx', 'B.XLSM', 'c.xls', 'd.csv', 'e.tsv', 'f.txt']) expect(isTableFile(name)).toBe(true);
+    for (const name of ['a.docx', 'b.pdf', 'c.md', 'd.html', 'e.json', 'f.exe', 'noext']) expect(isTableFile(name)).toBe(false);
   });
 });
 
