@@ -35,11 +35,25 @@ describe('MonitorEnv', () => {
     ['MONITOR_PORT', '70000'],
     ['GRAFANA_URL', 'ftp://grafana.local'],
     ['WORKER_TIMEOUT_MS', '10'],
+    ['STUCK_TASK_MS', '5'],
+    ['STUCK_MAX_RETRIES', '0'],
   ])('rejects %s=%s naming the key', (key, value) => {
     const err = rejection({ [key]: value });
     expect(err.keys).toEqual([key]);
     expect(err.message).toContain(`${key}:`);
     expect(err.retryable).toBe(false);
+  });
+
+  it('defaults stuck-task recovery to RAGFlow-like bounds: 30 min without progress, 3 attempts', () => {
+    expect(loadConfig(MonitorEnv, {})).toMatchObject({
+      STUCK_TASK_MS: 1_800_000,
+      STUCK_CHECK_MS: 60_000,
+      STUCK_MAX_RETRIES: 3,
+      MONITOR_SAMPLE_MS: 5000,
+      MONITOR_SYNC_MS: 6000,
+      GRAFANA_TEMPO_UID: 'tempo',
+    });
+    expect(loadConfig(MonitorEnv, { STUCK_TASK_MS: '60000', STUCK_MAX_RETRIES: '5' })).toMatchObject({ STUCK_TASK_MS: 60_000, STUCK_MAX_RETRIES: 5 });
   });
 
   it('rejects a MONITOR_TOKEN shorter than 16 characters without echoing it', () => {
