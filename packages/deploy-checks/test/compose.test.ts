@@ -69,6 +69,8 @@ describe('deploy/compose.yaml', () => {
     expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector:4318');
     for (const dep of ['nats', 'redis', 'mysql', 'minio', 'elasticsearch']) expect(svc.depends_on![dep]!.condition).toBe('service_healthy');
     expect(svc.read_only).toBe(true);
+    // the port deploy/observability/prometheus.yaml scrapes
+    if (app !== 'monitor') expect(env.HEALTH_PORT).toBe('9464');
     // docker stops after stop_grace_period; the apps need SHUTDOWN_GRACE_MS to drain
     expect(Number.parseInt(svc.stop_grace_period!, 10) * 1000).toBeGreaterThan(Number(env.SHUTDOWN_GRACE_MS));
   });
@@ -93,7 +95,10 @@ describe('deploy/compose.yaml', () => {
     const mounts = ['otel-collector', 'tempo', 'prometheus', 'grafana'].flatMap((s) => compose.services[s]!.volumes ?? []);
     const binds = mounts.filter((m) => m.startsWith('./'));
     expect(binds.length).toBeGreaterThanOrEqual(4);
-    for (const b of binds) expect(b.startsWith('./observability/')).toBe(true);
+    for (const b of binds) {
+      expect(b.startsWith('./observability/')).toBe(true);
+      expect(existsSync(resolve(DEPLOY, b.split(':')[0]!)), b).toBe(true);
+    }
   });
 
   it('every image has an explicit tag other than latest', () => {
