@@ -166,19 +166,19 @@ describe('tracing end to end (five processes exporting OTLP/HTTP JSON to a recei
   it('logs of the task carry its trace id (or, in the monitor, the batch trace linked to it)', () => {
     const linkedBatchTraces = new Set(receiver.spans.filter((s) => s.links.some((l) => l.traceId === ok.traceId)).map((s) => s.traceId));
     const lines = env.logs
-      .map((l) => {
+      .flatMap((l): { app: string; fields: Record<string, unknown> }[] => {
         try {
-          return { app: l.app, ...(JSON.parse(l.line) as Record<string, unknown>) };
+          return [{ app: l.app, fields: JSON.parse(l.line) as Record<string, unknown> }];
         } catch {
-          return undefined;
+          return [];
         }
       })
-      .filter((l) => l?.task_id === okTaskId && l.trace_id);
-    expect(lines.map((l) => l!.app)).toEqual(expect.arrayContaining(['ingest-bridge.0', 'parser.0', 'indexer.0']));
-    for (const l of lines) {
-      const where = `${l!.app}: ${String(l!.msg)}`;
-      if (l!.app === 'monitor.0') expect(linkedBatchTraces.has(String(l!.trace_id)), where).toBe(true);
-      else expect(l!.trace_id, where).toBe(ok.traceId);
+      .filter((l) => l.fields.task_id === okTaskId && l.fields.trace_id);
+    expect(lines.map((l) => l.app)).toEqual(expect.arrayContaining(['ingest-bridge.0', 'parser.0', 'indexer.0']));
+    for (const { app, fields } of lines) {
+      const where = `${app}: ${String(fields.msg)}`;
+      if (app === 'monitor.0') expect(linkedBatchTraces.has(String(fields.trace_id)), where).toBe(true);
+      else expect(fields.trace_id, where).toBe(ok.traceId);
     }
   });
 
