@@ -78,7 +78,7 @@ describe.skipIf(!haveChromium)('monitor dashboard in a real browser (Chromium vi
     await page.goto(`http://127.0.0.1:${port}/`);
 
     // all five apps heartbeat (HEARTBEAT_INTERVAL_MS=1000 in the test environment)
-    await page.waitForFunction(() => document.querySelectorAll('#workers tr[data-worker]').length >= 5, undefined, { timeout: 60_000 });
+    await expect.poll(() => page.locator('#workers tr[data-worker]').count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(5);
     const stages = await page.locator('#workers tr[data-worker] td:nth-child(2)').allTextContents();
     expect(new Set(stages)).toEqual(new Set(['bridge', 'parser', 'embedder', 'indexer', 'monitor']));
 
