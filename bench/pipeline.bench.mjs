@@ -407,7 +407,11 @@ async function busCeiling(docs) {
         }),
       ),
   );
-  await Promise.race([finished, sleep(120_000).then(() => Promise.reject(new Error(`bus ceiling: ${indexed}/${total} batches after 120 s`)))]);
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`bus ceiling: ${indexed}/${total} batches after 120 s`)), 120_000);
+  });
+  await Promise.race([finished, timeout]).finally(() => clearTimeout(timer));
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   await embed.stop();
