@@ -166,6 +166,8 @@ export class ParseSandbox {
           new Promise<void>((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();
             child.once('exit', () => resolve());
+            // an idle worker is unref'd: without this the caller's process could end before the exit arrives
+            child.ref();
             child.kill('SIGKILL');
           }),
       ),
