@@ -162,6 +162,42 @@ describe('indexer idempotency', () => {
     expect(evs.find((e) => e.kind === 'completed')).toMatchObject({ chunks: 2, tokens: b0.tokens, batches: 1 });
   });
 
+  it('never completes before every batch event is out, when a replica dies between writing and recording', async () => {
+    const task = w.task('port.txt');
+    const batches = await Promise.all(TEXTS.map((t, i) => embedded(task, i, t)));
+    // the real task state, with the process dying just before batch 1 is recorded
+    let died = false;
+    const dying = Object.create(w.taskState, {
+      recordBatch: {
+        value: (...args: Parameters<StageWorld['taskState']['recordBatch']>) => {
+          if (args[1] === 1 && !died) {
+            died = true;
+            return Promise.reject(new Error('SIGKILL'));
+          }
+          return w.taskState.recordBatch(...args);
+        },
+      },
+    }) as StageWorld['taskState'];
+    const handle = createIndexHandler({
+      docstore: w.docstore,
+      taskState: dying,
+      publisher: w.publisher,
+      names: w.names,
+      isCancelled: w.isCancelled,
+      progress: w.progress('indexer'),
+      logger,
+      tracer,
+    });
+    await expect(handle(batches[1]!, w.ctx())).rejects.toThrow('SIGKILL');
+    for (const m of [batches[0]!, batches[2]!, manifest(task, 3, 6)]) await handle(m, w.ctx());
+    expect((await events()).filter((e) => e.kind === 'completed')).toHaveLength(0);
+    await handle(batches[1]!, w.ctx()); // the redelivery
+    const evs = await events();
+    expect(evs.map((e) => e.kind)).toEqual(['completed']);
+    expect(evs[0]).toMatchObject({ chunks: 6, batches: 3 });
+    expect(await countDoc(task)).toBe(6);
+  });
+
   it('reports the first permanent per-item failure, else a retryable one', () => {
     const errs = [
       { id: 'a', reason: '429 es_rejected_execution_exception: busy', retryable: true },

@@ -48,7 +48,8 @@ export function upsertFailure(errors: UpsertResult['errors'], total: number): Pe
  *
  * Exactly once, whatever the order and number of deliveries:
  * - a batch already recorded in the task state is not written again (its chunks are in the store);
- *   its event and the completion check are repeated, which the message ids make harmless;
+ *   its event and the completion check are repeated, which the message ids make harmless; a batch
+ *   is recorded only after its event is published, so completion never precedes a batch's event;
  * - a completed or cancelled task writes nothing more, so a late redelivery never resurrects chunks
  *   of a document that RAGFlow has since deleted for a re-parse (new tasks have new ids);
  * - completion is published under the task's message id and flipped in the state by one caller.
@@ -120,7 +121,8 @@ export function createIndexHandler(deps: IndexStageDeps) {
     if (await deps.isCancelled(task.task_id)) return cancel(task);
     if (state.completedAt !== null) return dropped(task, msg.batch_no, 'task already complete');
 
-    if (!state.batches.includes(msg.batch_no)) {
+    const recorded = state.batches.includes(msg.batch_no);
+    if (!recorded) {
       await write(task, msg);
       // a cancel that landed while this batch was written: take the batch out again
       if (await deps.isCancelled(task.task_id)) {
@@ -128,8 +130,10 @@ export function createIndexHandler(deps: IndexStageDeps) {
         return cancel(task);
       }
       ctx.working();
-      ({ state } = await deps.taskState.recordBatch(task.task_id, msg.batch_no, msg.chunks.length, msg.tokens));
     }
+    // The event goes out before the batch is recorded: completion needs every batch recorded, so it
+    // can never overtake the event of a batch whose process died between the two (its redelivery
+    // rewrites the same ids and republishes under the same message id).
     await deps.publisher.publish(
       deps.names.subjects.batchIndexed,
       BatchIndexedEvent,
@@ -143,11 +147,12 @@ export function createIndexHandler(deps: IndexStageDeps) {
         batch_no: msg.batch_no,
         chunk_ids: msg.chunks.map((c) => c.id),
         tokens: msg.tokens,
-        indexed_batches: state.batches.length,
+        indexed_batches: state.batches.length + (recorded ? 0 : 1),
         total_batches: state.expectedBatches,
       },
       { msgID: msgIds.batchIndexed(task.task_id, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
     );
+    if (!recorded) ({ state } = await deps.taskState.recordBatch(task.task_id, msg.batch_no, msg.chunks.length, msg.tokens));
     await maybeComplete(task, state);
   }
 
