@@ -3,12 +3,21 @@ import type { EmbeddingBackend } from '@ragline/embedding';
 import type { TaskDb } from '@ragline/taskdb';
 
 export interface SearchOptions {
+  /** knowledge base name */
   kb: string;
   top: number;
   mode: 'hybrid' | 'fulltext' | 'vector';
+  /** only chunks of these documents; default all of the knowledge base */
+  docIds?: string[];
+  /** weight of the vector side in hybrid mode; default the KB's vector_similarity_weight (RAGFlow: 0.3) */
+  vectorSimilarityWeight?: number;
 }
 
-/** Hybrid (text + vector) search over one knowledge base, with the KB's vector similarity weight. */
+/**
+ * Full-text, vector or hybrid search over one knowledge base, on whichever doc store is configured
+ * (Elasticsearch or the embedded LanceDB store: both score hits the same way). Hits carry the chunk
+ * text, document name, pages and score.
+ */
 export async function searchKnowledgebase(
   deps: { taskdb: TaskDb; docstore: DocStore; backend: EmbeddingBackend },
   query: string,
@@ -20,11 +29,12 @@ export async function searchKnowledgebase(
   return deps.docstore.search({
     tenantId: kb.tenant_id,
     kbIds: [kb.id],
+    docIds: opts.docIds,
     query,
     vector,
     mode: opts.mode,
     topK: opts.top,
-    vectorSimilarityWeight: Number(kb.vector_similarity_weight ?? 0.3),
+    vectorSimilarityWeight: opts.vectorSimilarityWeight ?? Number(kb.vector_similarity_weight ?? 0.3),
   });
 }
 
