@@ -5,10 +5,9 @@ import {
   DEFAULT_PARSE_TIMEOUT_MS,
   ParseSandbox,
   buildChunks,
+  chunkDocument,
   formatFor,
   initHashing,
-  mergeOptionsFromParserConfig,
-  naiveMerge,
   type ByteSource,
   type ParseInput,
 } from '@ragline/parsing';
@@ -122,7 +121,8 @@ export function createParseHandler(deps: ParseStageDeps) {
         toPage: task.to_page,
         maxBytes: limits.maxFileBytes,
       });
-      const merged = naiveMerge(doc.sections, mergeOptionsFromParserConfig(task.parser_config));
+      // chunk mode from the parser plan: naive merge, one chunk per table row, or the whole document
+      const merged = chunkDocument(doc, task.parser_config);
       const built = buildChunks(
         { doc_id: task.doc_id, kb_id: task.kb_id, doc_name: task.doc_name, parser_config: task.parser_config, pagerank: task.pagerank },
         merged,
