@@ -26,10 +26,11 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), `ragline-e2e-${id}-`));
   const database = `ragline_e2e_${id}`;
   const queues = [`e2e.${id}.1`, `e2e.${id}.0`];
+  const redisPrefix = `e2e:${id}:`;
   const env: Record<string, string> = {
     NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     REDIS_URL: 'redis://127.0.0.1:6379/1',
-    REDIS_KEY_PREFIX: `e2e:${id}:`,
+    REDIS_KEY_PREFIX: redisPrefix,
     MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
     RAGLINE_SUBJECT_PREFIX: `e2e${id}`,
     RAGLINE_STREAM_PREFIX: `E2E${id.toUpperCase()}`,
@@ -114,7 +115,7 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}) {
       await nc.close();
       const keys = await redis.keys('*');
       // keys() returns prefixed names; del() would prefix again, so strip ours
-      const own = keys.map((k) => k.slice(env.REDIS_KEY_PREFIX.length));
+      const own = keys.map((k) => k.slice(redisPrefix.length));
       if (own.length) await redis.del(...own);
       redis.disconnect();
       await taskdb.dropDatabase();

@@ -94,13 +94,12 @@ describe('codec', () => {
   it('names the failing path and rejects other versions and non-JSON', () => {
     expect(() => decode(TaskMessage, '{"v":1,"kind":"task"}')).toThrow(/task: /);
     expect(() => decode(ChunkBatch, JSON.stringify({ v: 2, kind: 'chunks', task: ref, batch_no: 0, chunks: [chunk] }))).toThrow(/v:/);
-    const err = (() => {
-      try {
-        decode(ChunkBatch, 'not json');
-      } catch (e) {
-        return e as ContractError;
-      }
-    })();
+    let err: ContractError | undefined;
+    try {
+      decode(ChunkBatch, 'not json');
+    } catch (e) {
+      err = e as ContractError;
+    }
     expect(err).toBeInstanceOf(ContractError);
     expect(err!.retryable).toBe(false);
     expect(err!.message).toMatch(/not JSON/);
@@ -108,7 +107,7 @@ describe('codec', () => {
 
   it('checks one vector per chunk in an embedded batch', () => {
     const v = packVector([0.1, 0.2]);
-    const base = { v: 1, kind: 'embedded', task: ref, batch_no: 0, model: 'm', tokens: 3, chunks: [chunk] } as const;
+    const base = { v: 1 as const, kind: 'embedded' as const, task: ref, batch_no: 0, model: 'm', tokens: 3, chunks: [chunk] };
     expect(() => encode(EmbeddedBatch, { ...base, vectors: { encoding: 'f32le-base64', dim: 2, data: [v, v] } })).toThrow(/one entry per chunk/);
     expect(decode(EmbeddedBatch, encode(EmbeddedBatch, { ...base, vectors: { encoding: 'f32le-base64', dim: 2, data: [v] } })).vectors.dim).toBe(2);
   });
