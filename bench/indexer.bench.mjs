@@ -3,12 +3,22 @@
 // refreshes the index as the indexer does. Reports chunks/s, per-batch latency and peak RSS.
 // BENCH_INDEXER_CHUNKS overrides the chunk count for a quick run.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLanceDocStore } from '@ragline/docstore';
 
 const DIM = 1024;
+
+/** Bytes under `dir`: LanceDB keeps every version's files (7 days by default), so this grows with upserts. */
+function diskBytes(dir) {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? diskBytes(p) : statSync(p).size;
+  }
+  return n;
+}
 const BATCH = 32;
 const TASK_CHUNKS = 2000;
 
@@ -59,6 +69,10 @@ export async function run() {
   const sample = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const batchMs = [];
   let refreshMs = 0;
+  // throughput per 10% of the run: shows how the per-batch merge slows as the table grows
+  const segments = [];
+  let segStart = performance.now();
+  let segChunks = 0;
   try {
     const tenant = 'bench';
     await store.ensureIndex(tenant, DIM);
@@ -78,6 +92,12 @@ export async function run() {
       const r = performance.now();
       await store.refresh(tenant);
       refreshMs += performance.now() - r;
+      segChunks += end - start;
+      if (segChunks >= total / 10 || end === total) {
+        segments.push({ upto: end, chunks_per_s: Math.round(segChunks / ((performance.now() - segStart) / 1000)) });
+        segStart = performance.now();
+        segChunks = 0;
+      }
     }
     const seconds = (performance.now() - t0) / 1000;
     const stored = await store.count(tenant);
@@ -95,6 +115,8 @@ export async function run() {
       chunks_per_s: Math.round(total / seconds),
       batch_ms: { p50: pct(0.5), p95: pct(0.95), p99: pct(0.99), max: pct(1) },
       refresh_ms_total: Math.round(refreshMs),
+      segments,
+      disk_mb: Math.round(diskBytes(dir) / 2 ** 20),
       peak_rss_mb: Math.round(peakRss / 2 ** 20),
       check: { stored, top_hit_is_probe: hits[0]?.content_with_weight.startsWith(`Ledger entry ${probe}:`) ?? false },
     };
