@@ -13,6 +13,13 @@ export interface LanceDocStoreOptions {
    * commit (a reader process sees what the indexer refreshed at once)
    */
   readConsistencyIntervalS?: number;
+  /**
+   * refresh() folds new rows into the indexes (a table rewrite) only once this many rows are
+   * unindexed; below that, searches scan the unindexed rows directly. Default 20000.
+   */
+  optimizeAfterRows?: number;
+  /** table versions older than this are pruned when the table is optimised; default 10 min */
+  keepVersionsMs?: number;
 }
 
 /** Full-text fields and their boosts, as RAGFlow's query (`content_ltks^2`, `title_tks^10`). */
@@ -347,9 +354,12 @@ class LanceDocStore implements DocStore {
       for (const { dim, table } of await this.tenantTables(tenantId)) {
         await this.serial(tableName(tenantId, dim), async () => {
           if (await this.ensureIndexes(table)) return;
-          const unindexed = (await table.listIndices()).some((i) => (i.numUnindexedRows ?? 0) > 0);
-          // folds new rows into the indexes and compacts the small fragments each upsert leaves
-          if (unindexed) await table.optimize();
+          const unindexed = Math.max(0, ...(await table.listIndices()).map((i) => i.numUnindexedRows ?? 0));
+          // New rows are searchable without an index update (LanceDB scans unindexed rows), so the
+          // costly rewrite that folds them in and compacts upsert fragments is batched.
+          if (unindexed >= (this.opts.optimizeAfterRows ?? 20_000)) {
+            await table.optimize({ cleanupOlderThan: new Date(Date.now() - (this.opts.keepVersionsMs ?? 10 * 60_000)) });
+          }
         });
       }
     } catch (err) {
