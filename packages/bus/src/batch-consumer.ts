@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeadLetter, HEADERS, decode, type Stage } from '@ragline/contracts';
+import { HEADERS, decode, type Stage } from '@ragline/contracts';
 import {
   MSG_ATTR,
   ROOT_CONTEXT,
@@ -20,6 +20,7 @@ import {
 } from '@ragline/telemetry';
 import type { z } from 'zod';
 import { errorInfo, isRetryable } from './errors.js';
+import { headerRecord, publishDeadLetter } from './dead-letter.js';
 import { BUS_TRACER_NAME, PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
 export interface BatchItem<T> {
@@ -58,12 +59,6 @@ export interface BatchConsumerOptions<S extends z.ZodType> {
   messageSpans?: boolean;
 }
 
-function headerRecord(m: JsMsg): Record<string, string[]> {
-  const h: Record<string, string[]> = {};
-  if (m.headers) for (const k of m.headers.keys()) h[k] = m.headers.values(k);
-  return h;
-}
-
 /** A fetched message with its carried context and (when enabled) its own span. */
 interface Fetched {
   m: JsMsg;
@@ -90,38 +85,16 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
   let stopping = false;
 
   async function deadLetter(f: Fetched, err: unknown): Promise<void> {
-    const { m } = f;
-    const h = headerRecord(m);
-    const taskId = h[HEADERS.taskId]?.[0] ?? null;
-    const docId = h[HEADERS.docId]?.[0] ?? null;
-    await publisher.publish(
-      opts.dlqSubject,
-      DeadLetter,
-      {
-        v: 1,
-        kind: 'dead_letter',
-        stage: opts.stage,
-        subject: m.subject,
-        stream_seq: m.info.streamSequence,
-        deliveries: m.info.deliveryCount,
-        error: errorInfo(err),
-        task_id: taskId,
-        doc_id: docId,
-        data_b64: Buffer.from(m.data).toString('base64'),
-        headers: h,
-        at: Date.now(),
-      },
-      {
-        msgID: `dlq.${opts.stream}.${m.info.streamSequence}`,
-        taskId: taskId ?? undefined,
-        docId: docId ?? undefined,
-        // the dead letter continues the message's own trace (through its span when there is one)
-        traceContext: f.span ? trace.setSpan(f.traceContext, f.span) : f.traceContext,
-      },
-    );
+    const dl = await publishDeadLetter(publisher, f.m, err, {
+      stage: opts.stage,
+      stream: opts.stream,
+      dlqSubject: opts.dlqSubject,
+      // the dead letter continues the message's own trace (through its span when there is one)
+      traceContext: f.span ? trace.setSpan(f.traceContext, f.span) : f.traceContext,
+    });
     stats.deadLettered++;
-    f.span?.addEvent('dead_lettered', { 'error.message': errorInfo(err).message });
-    m.term();
+    f.span?.addEvent('dead_lettered', { 'error.message': dl.error.message });
+    f.m.term();
   }
 
   function startMessageSpan(m: JsMsg, parent: Context, batchSpan: Span, startedAt: number): Span {

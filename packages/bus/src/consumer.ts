@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, type Consumer, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeadLetter, HEADERS, decode, type Stage } from '@ragline/contracts';
+import { HEADERS, decode, type Stage } from '@ragline/contracts';
 import {
   SpanKind,
   extractTraceContext,
@@ -15,6 +15,7 @@ import {
 
 import type { z } from 'zod';
 import { errorInfo, isRetryable, retryAfterOf } from './errors.js';
+import { headerRecord, publishDeadLetter } from './dead-letter.js';
 import { PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
 export interface DeliveryContext {
@@ -75,13 +76,6 @@ export interface RunningConsumer {
   readonly finished: Promise<void>;
 }
 
-function headerRecord(m: JsMsg): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  if (!m.headers) return out;
-  for (const k of m.headers.keys()) out[k] = m.headers.values(k);
-  return out;
-}
-
 /**
  * Runs a durable pull consumer shared by all replicas of a stage: N worker loops each pull one
  * message at a time (so nothing is hoarded and a crash redelivers quickly), validate it against the
@@ -99,31 +93,15 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
   const inFlight = new Set<JsMsg>();
 
   async function deadLetter(m: JsMsg, err: unknown, span?: Span): Promise<void> {
-    const info = errorInfo(err);
-    const h = headerRecord(m);
-    const dl = {
-      v: 1 as const,
-      kind: 'dead_letter' as const,
+    const dl = await publishDeadLetter(publisher, m, err, {
       stage: opts.stage,
-      subject: m.subject,
-      stream_seq: m.info.streamSequence,
-      deliveries: m.info.deliveryCount,
-      error: info,
-      task_id: h[HEADERS.taskId]?.[0] ?? null,
-      doc_id: h[HEADERS.docId]?.[0] ?? null,
-      data_b64: Buffer.from(m.data).toString('base64'),
-      headers: h,
-      at: Date.now(),
-    };
-    await publisher.publish(opts.dlqSubject, DeadLetter, dl, {
-      msgID: `dlq.${opts.stream}.${m.info.streamSequence}`,
-      taskId: dl.task_id ?? undefined,
-      docId: dl.doc_id ?? undefined,
+      stream: opts.stream,
+      dlqSubject: opts.dlqSubject,
       traceContext: extractTraceContext((k) => m.headers?.get(k) || undefined),
     });
     stats.deadLettered++;
-    span?.addEvent('dead_lettered', { 'error.message': info.message });
-    log.error({ task_id: dl.task_id, err: info, deliveries: dl.deliveries }, 'message dead-lettered');
+    span?.addEvent('dead_lettered', { 'error.message': dl.error.message });
+    log.error({ task_id: dl.task_id, err: dl.error, deliveries: dl.deliveries }, 'message dead-lettered');
   }
 
   async function handle(m: JsMsg): Promise<void> {

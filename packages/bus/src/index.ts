@@ -7,3 +7,4 @@ export * from './batch-consumer.js';
 export * from './task-state.js';
 export type { NatsConnection } from '@nats-io/transport-node';
 export type { JetStreamManager, JsMsg } from '@nats-io/jetstream';
+export * from './dead-letter.js';
