@@ -24,9 +24,9 @@ const [taskdbPkg, queuePkg, storagePkg, busPkg, contracts, parsing, embedding, d
 const DOCS = Number(process.env.BENCH_DOCS ?? 24);
 const REPLICAS = (process.env.BENCH_REPLICAS ?? '1,2,4').split(',').map(Number);
 const SERVER = {
-  latencyMs: Number(process.env.BENCH_EMBED_LATENCY_MS ?? 60),
-  perItemMs: Number(process.env.BENCH_EMBED_PER_ITEM_MS ?? 1),
-  concurrency: Number(process.env.BENCH_EMBED_CONCURRENCY ?? 16),
+  latencyMs: Number(process.env.BENCH_EMBED_LATENCY_MS ?? 500),
+  perItemMs: Number(process.env.BENCH_EMBED_PER_ITEM_MS ?? 5),
+  concurrency: Number(process.env.BENCH_EMBED_CONCURRENCY ?? 64),
   dim: Number(process.env.BENCH_DIM ?? 256),
 };
 const MODEL = 'bench-embed';
