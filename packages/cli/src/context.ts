@@ -10,6 +10,8 @@ export const CliEnv = CommonEnv.extend({
   RAGFLOW_QUEUES: env.optional(z.string()),
   MONITOR_PORT: env.int(0, 65535).default(8700),
   EMBEDDING_TIMEOUT_MS: env.int(100).default(60_000),
+  /** server kind behind EMBEDDING_URL, as the embedder's: openai, tei or ollama */
+  EMBEDDING_KIND: z.enum(['openai', 'tei', 'ollama']).default('openai'),
 });
 export type CliEnv = z.infer<typeof CliEnv>;
 

@@ -1,6 +1,6 @@
 import { dataPaths, type CommonEnv } from '@ragline/config';
 import { createElasticDocStore, createLanceDocStore, type DocStore } from '@ragline/docstore';
-import { createHashingBackend, createOpenAICompatibleBackend, type EmbeddingBackend } from '@ragline/embedding';
+import { createEmbeddingBackend, createHashingBackend, type EmbeddingBackend } from '@ragline/embedding';
 import { createLocalStore, createS3Store, parseS3Endpoint, type ObjectStore } from '@ragline/storage';
 
 /** MinIO/S3 when S3_ENDPOINT is set, else a local folder under RAGLINE_DATA_DIR. */
@@ -42,9 +42,13 @@ export function docStoreFromConfig(cfg: CommonEnv & DocStoreEnv): DocStore {
 }
 
 /** An OpenAI-compatible server when EMBEDDING_URL is set, else the deterministic hashing embedder. */
-export function embeddingBackendFromConfig(cfg: CommonEnv & { EMBEDDING_TIMEOUT_MS?: number }): EmbeddingBackend {
+export function embeddingBackendFromConfig(
+  cfg: CommonEnv & { EMBEDDING_TIMEOUT_MS?: number; EMBEDDING_KIND?: 'openai' | 'tei' | 'ollama' },
+): EmbeddingBackend {
   if (!cfg.EMBEDDING_URL) return createHashingBackend({ dim: cfg.EMBEDDING_DIM });
-  return createOpenAICompatibleBackend({
+  // the same server kind the embedder uses, so queries are embedded like the chunks were
+  return createEmbeddingBackend({
+    kind: cfg.EMBEDDING_KIND ?? 'openai',
     url: cfg.EMBEDDING_URL,
     model: cfg.EMBEDDING_MODEL ?? '',
     apiKey: cfg.EMBEDDING_API_KEY,
