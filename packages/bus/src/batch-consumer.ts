@@ -20,6 +20,7 @@ import {
 } from '@ragline/telemetry';
 import type { z } from 'zod';
 import { errorInfo, isRetryable } from './errors.js';
+import { durableConsumerWhenReady } from './consumer-handle.js';
 import { headerRecord, publishDeadLetter } from './dead-letter.js';
 import { BUS_TRACER_NAME, PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
@@ -211,15 +212,7 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
   }
 
   const finished = (async () => {
-    let consumer: Consumer | undefined;
-    while (!consumer && !stopping) {
-      try {
-        consumer = await js.consumers.get(opts.stream, opts.consumer);
-      } catch (e) {
-        log.warn({ err: errorInfo(e) }, 'consumer not available yet; retrying');
-        await sleep(1000);
-      }
-    }
+    const consumer = await durableConsumerWhenReady(js, opts.stream, opts.consumer, log, () => stopping);
     if (consumer) await loop(consumer);
   })();
 

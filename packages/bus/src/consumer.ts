@@ -15,6 +15,7 @@ import {
 
 import type { z } from 'zod';
 import { errorInfo, isRetryable, retryAfterOf } from './errors.js';
+import { durableConsumerWhenReady } from './consumer-handle.js';
 import { headerRecord, publishDeadLetter } from './dead-letter.js';
 import { PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
@@ -218,15 +219,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
   }
 
   const finished = (async () => {
-    let consumer: Consumer | undefined;
-    while (!consumer && !stopping) {
-      try {
-        consumer = await js.consumers.get(opts.stream, opts.consumer);
-      } catch (e) {
-        log.warn({ err: errorInfo(e) }, 'consumer not available yet; retrying');
-        await sleep(1000);
-      }
-    }
+    const consumer = await durableConsumerWhenReady(js, opts.stream, opts.consumer, log, () => stopping);
     if (!consumer) return;
     await Promise.all(Array.from({ length: concurrency }, () => worker(consumer)));
   })();
