@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
 import { DocStoreError } from './errors.js';
-import { getVector, vectorFieldOf } from './fields.js';
+import { cosine, getVector, searchOptions, vectorFieldOf } from './fields.js';
 import { checkId, checkTenant } from './sql.js';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 import ragflowMapping from './ragflow-es-mapping.json' with { type: 'json' };
@@ -86,18 +86,6 @@ function describe(err: unknown): string {
     return `${err.statusCode}${e?.type ? ` ${e.type}` : ''}${e?.reason ? `: ${e.reason}` : ''}`;
   }
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
-function cosine(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
 function byScore(a: SearchHit, b: SearchHit): number {
@@ -434,10 +422,7 @@ class ElasticDocStore implements DocStore {
 
   async search(req: SearchRequest): Promise<SearchHit[]> {
     const index = this.indexName(req.tenantId);
-    const topK = req.topK ?? 10;
-    if (!Number.isInteger(topK) || topK <= 0) throw new DocStoreError(`topK must be a positive integer, got ${topK}`, false);
-    const w = req.vectorSimilarityWeight ?? 0.3;
-    if (!(w >= 0 && w <= 1)) throw new DocStoreError(`vectorSimilarityWeight must be in [0, 1], got ${w}`, false);
+    const { topK, weight: w } = searchOptions(req);
     if (req.kbIds?.length === 0 || req.docIds?.length === 0) return [];
     const filter = this.filters(req);
     const text = esQueryText(req.query ?? '');

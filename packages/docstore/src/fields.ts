@@ -27,3 +27,25 @@ export function getVector(doc: Record<string, unknown>): { dim: number; vector: 
   return found;
 }
 
+
+/** Cosine similarity; 0 when either vector is all zeros. */
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+/** A search request's result count and hybrid vector weight (RAGFlow default 0.3), validated the same for every store. */
+export function searchOptions(req: { topK?: number; vectorSimilarityWeight?: number }): { topK: number; weight: number } {
+  const topK = req.topK ?? 10;
+  if (!Number.isInteger(topK) || topK <= 0) throw new DocStoreError(`topK must be a positive integer, got ${topK}`, false);
+  const weight = req.vectorSimilarityWeight ?? 0.3;
+  if (!(weight >= 0 && weight <= 1)) throw new DocStoreError(`vectorSimilarityWeight must be in [0, 1], got ${weight}`, false);
+  return { topK, weight };
+}

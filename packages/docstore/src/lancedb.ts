@@ -1,7 +1,7 @@
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import { DocStoreError } from './errors.js';
-import { getVector, vectorFieldOf } from './fields.js';
+import { cosine, getVector, searchOptions, vectorFieldOf } from './fields.js';
 import { and, checkId, checkTenant, eq, inList } from './sql.js';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 
@@ -127,18 +127,6 @@ function numbers(v: unknown): number[] {
   if (v == null) return [];
   if (typeof (v as { toArray?: unknown }).toArray === 'function') return Array.from((v as { toArray(): ArrayLike<number> }).toArray());
   return Array.from(v as ArrayLike<number>);
-}
-
-function cosine(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
 /** Lower-case and split on whitespace, as the parser's tokens in content_ltks were produced. */
@@ -410,10 +398,7 @@ class LanceDocStore implements DocStore {
 
   async search(req: SearchRequest): Promise<SearchHit[]> {
     checkTenant(req.tenantId);
-    const topK = req.topK ?? 10;
-    if (!Number.isInteger(topK) || topK <= 0) throw new DocStoreError(`topK must be a positive integer, got ${topK}`, false);
-    const w = req.vectorSimilarityWeight ?? 0.3;
-    if (!(w >= 0 && w <= 1)) throw new DocStoreError(`vectorSimilarityWeight must be in [0, 1], got ${w}`, false);
+    const { topK, weight: w } = searchOptions(req);
     if (req.kbIds?.length === 0 || req.docIds?.length === 0) return [];
     const filter = and(
       'available_int <> 0',
