@@ -16,28 +16,8 @@ function sampleMarkdown(): string {
     .join('\n');
 }
 
-async function queueDocument(env: Environment, name: string, text: string, kbName = 'e2e') {
-  const tenantId = await env.taskdb.ensureTenant({ name: 'e2e', embdId: 'ragline-hash-1024@Ragline' });
-  const kb = await env.taskdb.ensureKnowledgebase({
-    name: kbName,
-    tenantId,
-    embdId: 'ragline-hash-1024@Ragline',
-    parserConfig: { chunk_token_num: 48, delimiter: '\n', layout_recognize: 'DeepDOC' },
-  });
-  const data = Buffer.from(text);
-  await env.store.put(kb.id, name, data);
-  const doc = await env.taskdb.createDocument({
-    kbId: kb.id,
-    name,
-    location: name,
-    size: data.byteLength,
-    type: 'doc',
-    suffix: name.split('.').pop()!,
-    parserId: 'naive',
-    parserConfig: kb.parser_config,
-  });
-  const tasks = await env.taskdb.queueDocument(doc.id);
-  return { kb, doc, tasks, tenantId };
+function queueDocument(env: Environment, name: string, text: string) {
+  return env.addDocument(name, text);
 }
 
 describe('pipeline end to end (five processes, real NATS, Redis, MariaDB)', () => {

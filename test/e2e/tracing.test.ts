@@ -12,27 +12,8 @@ function sampleMarkdown(): string {
 }
 
 async function queueDocument(env: Environment, name: string, text: string) {
-  const tenantId = await env.taskdb.ensureTenant({ name: 'trace', embdId: 'ragline-hash-1024@Ragline' });
-  const kb = await env.taskdb.ensureKnowledgebase({
-    name: 'trace',
-    tenantId,
-    embdId: 'ragline-hash-1024@Ragline',
-    parserConfig: { chunk_token_num: 48, delimiter: '\n', layout_recognize: 'DeepDOC' },
-  });
-  const data = Buffer.from(text);
-  await env.store.put(kb.id, name, data);
-  const doc = await env.taskdb.createDocument({
-    kbId: kb.id,
-    name,
-    location: name,
-    size: data.byteLength,
-    type: 'doc',
-    suffix: name.split('.').pop()!,
-    parserId: 'naive',
-    parserConfig: kb.parser_config,
-  });
-  const [task] = await env.taskdb.queueDocument(doc.id);
-  return { kb, doc, task: task! };
+  const { kb, doc, tasks } = await env.addDocument(name, text, { kb: 'trace' });
+  return { kb, doc, task: tasks[0]! };
 }
 
 /** A caller's W3C context, as RAGFlow (or any upstream) would put on the Redis entry. */

@@ -103,6 +103,38 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}) {
       const tail = logs.slice(-40).map((l) => `[${l.app}] ${l.line}`).join('\n');
       throw new Error(`timed out waiting for ${what}\n--- last log lines ---\n${tail}`);
     },
+    /**
+     * Does what RAGFlow's API server does for an upload: stores the file (bucket = kb id), writes the
+     * document row and plans its task rows; the caller enqueues the returned tasks.
+     */
+    async addDocument(
+      name: string,
+      content: string | Buffer | null,
+      opts: { kb?: string; parserConfig?: Record<string, unknown>; type?: string; info?: { pages?: number; rows?: number } } = {},
+    ) {
+      const embdId = 'ragline-hash-1024@Ragline';
+      const tenantId = await taskdb.ensureTenant({ name: 'e2e', embdId });
+      const kb = await taskdb.ensureKnowledgebase({
+        name: opts.kb ?? 'e2e',
+        tenantId,
+        embdId,
+        parserConfig: opts.parserConfig ?? { chunk_token_num: 48, delimiter: '\n', layout_recognize: 'DeepDOC' },
+      });
+      const data = content === null ? null : Buffer.isBuffer(content) ? content : Buffer.from(content);
+      if (data) await store.put(kb.id, name, data);
+      const doc = await taskdb.createDocument({
+        kbId: kb.id,
+        name,
+        location: name,
+        size: data?.byteLength ?? 0,
+        type: opts.type ?? 'doc',
+        suffix: name.split('.').pop()!,
+        parserId: 'naive',
+        parserConfig: kb.parser_config,
+      });
+      const tasks = await taskdb.queueDocument(doc.id, opts.info);
+      return { kb, doc, tasks, tenantId };
+    },
     async cleanup() {
       await Promise.all([...procs.keys()].map((k) => stop(k)));
       const nc = await connectNats({
