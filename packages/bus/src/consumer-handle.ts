@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, JetStreamClient } from '@nats-io/jetstream';
+import type { Consumer, ConsumerInfo, JetStreamClient } from '@nats-io/jetstream';
 import type { Logger } from '@ragline/telemetry';
 import { errorInfo } from './errors.js';
 
@@ -23,4 +23,14 @@ export async function durableConsumerWhenReady(
     }
   }
   return undefined;
+}
+
+/**
+ * How often a worker extends its hold on a message: a third of the consumer's ack wait (so two
+ * missed beats still keep it), at most every 10 s. Read from the consumer itself so it always
+ * follows the configured NATS_ACK_WAIT_MS.
+ */
+export function workingIntervalFor(info: ConsumerInfo): number {
+  const ackWaitMs = Number(info.config.ack_wait ?? 30_000_000_000) / 1e6;
+  return Math.max(250, Math.min(10_000, Math.floor(ackWaitMs / 3)));
 }

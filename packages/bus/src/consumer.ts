@@ -15,7 +15,7 @@ import {
 
 import type { z } from 'zod';
 import { errorInfo, isRetryable, retryAfterOf } from './errors.js';
-import { durableConsumerWhenReady } from './consumer-handle.js';
+import { durableConsumerWhenReady, workingIntervalFor } from './consumer-handle.js';
 import { headerRecord, publishDeadLetter } from './dead-letter.js';
 import { PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
@@ -51,7 +51,7 @@ export interface ConsumerRunOptions<S extends z.ZodType> {
   maxDeliver?: number;
   logger: Logger;
   tracer: Tracer;
-  /** in-progress ack period; default 10 s (what RAGFlow's Go ingestor uses) */
+  /** in-progress ack period; default a third of the consumer's ack wait, at most 10 s */
   workingIntervalMs?: number;
   /** delay before redelivery after a retryable error: base * 2^(n-1), capped; default 1 s / 60 s */
   retryBaseMs?: number;
@@ -92,6 +92,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
   let stopping = false;
   const abort = new AbortController();
   const inFlight = new Set<JsMsg>();
+  let workingEvery = opts.workingIntervalMs ?? 10_000;
 
   async function deadLetter(m: JsMsg, err: unknown, span?: Span): Promise<void> {
     const dl = await publishDeadLetter(publisher, m, err, {
@@ -129,7 +130,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
       },
       parent,
       async (span: Span) => {
-        const timer = setInterval(() => m.working(), opts.workingIntervalMs ?? 10_000);
+        const timer = setInterval(() => m.working(), workingEvery);
         try {
           let msg: z.output<S>;
           try {
@@ -221,6 +222,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
   const finished = (async () => {
     const consumer = await durableConsumerWhenReady(js, opts.stream, opts.consumer, log, () => stopping);
     if (!consumer) return;
+    workingEvery = opts.workingIntervalMs ?? workingIntervalFor(await consumer.info(true));
     await Promise.all(Array.from({ length: concurrency }, () => worker(consumer)));
   })();
 

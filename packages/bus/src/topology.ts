@@ -78,9 +78,12 @@ export function consumerConfigs(names: TopologyNames, o: TopologyOptions = {}): 
     { stream: names.streams.index, config: pull(names.consumers.indexer, names.subjects.indexAll, map.indexer ?? 256) },
     {
       stream: names.streams.events,
-      config: pull(names.consumers.monitorEvents, names.subjects.eventsAll, map.monitorEvents ?? 4096, 30_000),
+      config: pull(names.consumers.monitorEvents, names.subjects.eventsAll, map.monitorEvents ?? 4096, Math.min(ackWait, 30_000)),
     },
-    { stream: names.streams.dlq, config: pull(names.consumers.monitorDlq, names.subjects.dlqAll, map.monitorDlq ?? 256, 30_000) },
+    {
+      stream: names.streams.dlq,
+      config: pull(names.consumers.monitorDlq, names.subjects.dlqAll, map.monitorDlq ?? 256, Math.min(ackWait, 30_000)),
+    },
   ];
 }
 

@@ -61,6 +61,51 @@ describe('topology', () => {
   });
 });
 
+describe('ack wait', () => {
+  it('follows ackWaitMs: a live worker keeps its message past the ack wait, a dead one loses it after it', async () => {
+    const t = await setup({ ackWaitMs: 1500 });
+    const ci = await t.jsm.consumers.info(t.names.streams.chunks, t.names.consumers.embedder);
+    expect(ci.config.ack_wait).toBe(1500 * 1e6);
+    // the monitor's consumers cap theirs at 30 s but follow a shorter setting
+    const ev = await t.jsm.consumers.info(t.names.streams.events, t.names.consumers.monitorEvents);
+    expect(ev.config.ack_wait).toBe(1500 * 1e6);
+
+    const pub = new Publisher(t.nc);
+    const deliveries: number[] = [];
+    const slow = runConsumer({
+      nc: t.nc,
+      stream: t.names.streams.events,
+      consumer: t.names.consumers.monitorEvents,
+      stage: 'monitor',
+      schema: ProgressEvent,
+      concurrency: 1,
+      dlqSubject: t.names.subjects.dlq('monitor'),
+      logger,
+      tracer: telemetry.tracer,
+      handler: async (_m, ctx) => {
+        deliveries.push(ctx.deliveryCount);
+        // three ack waits long: only in-progress acks keep it from being redelivered
+        await sleep(4500);
+      },
+    });
+    await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t1', 'slow'), { msgID: 's1', taskId: 't1' });
+    await waitFor(() => slow.stats.done === 1, 10_000);
+    await slow.stop(1000);
+    expect(deliveries).toEqual([1]);
+
+    // a message pulled and never settled (its holder died) is delivered again once the ack wait passes
+    await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t2', 'orphan'), { msgID: 's2', taskId: 't2' });
+    const c = await jetstream(t.nc).consumers.get(t.names.streams.events, t.names.consumers.monitorEvents);
+    const first = await c.next({ expires: 2000 });
+    expect(first?.info.deliveryCount).toBe(1);
+    const pulledAt = Date.now();
+    const again = await c.next({ expires: 5000 });
+    expect(again?.info.deliveryCount).toBe(2);
+    expect(Date.now() - pulledAt).toBeGreaterThanOrEqual(1000);
+    again!.ack();
+  });
+});
+
 describe('publish', () => {
   it('validates, deduplicates by msgID and refuses oversize messages', async () => {
     const t = await setup();

@@ -41,6 +41,8 @@ export const CommonEnv = z.object({
   RAGLINE_STREAM_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -').default('RAGLINE'),
   NATS_DUPLICATE_WINDOW_MS: int(1000).default(10 * 60_000),
   NATS_MAX_DELIVER: int(1, 100).default(5),
+  /** how long a crashed worker's message stays invisible before redelivery (live workers extend it) */
+  NATS_ACK_WAIT_MS: int(1000, 3_600_000).default(60_000),
   /** stream replicas: 3 on a JetStream cluster */
   NATS_STREAM_REPLICAS: int(1, 5).default(1),
   REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379/1'),

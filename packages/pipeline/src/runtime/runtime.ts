@@ -118,6 +118,7 @@ export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: 
   const jsm = await ensureTopology(nc, names, {
     duplicateWindowMs: cfg.NATS_DUPLICATE_WINDOW_MS,
     maxDeliver: cfg.NATS_MAX_DELIVER,
+    ackWaitMs: cfg.NATS_ACK_WAIT_MS,
     replicas: cfg.NATS_STREAM_REPLICAS,
   });
   const redis = createRedis({ url: cfg.REDIS_URL, keyPrefix: cfg.REDIS_KEY_PREFIX });
