@@ -34,6 +34,19 @@ export interface BatchItem<T> {
    * always set by runBatchConsumer, optional so hand-built items (tests) may leave it out
    */
   traceContext?: Context;
+  /** 1 on first delivery; optional so hand-built items (tests) may leave it out */
+  deliveryCount?: number;
+  /** true on the last delivery before the message would be dead-lettered */
+  lastAttempt?: boolean;
+}
+
+/**
+ * What a batch handler may ask for besides "all applied": items it could not apply yet (they wait
+ * for something still in flight) are redelivered after `delayMs`, the rest are acknowledged.
+ */
+export interface BatchOutcome<T> {
+  later: BatchItem<T>[];
+  delayMs?: number;
 }
 
 export interface BatchConsumerOptions<S extends z.ZodType> {
@@ -46,7 +59,7 @@ export interface BatchConsumerOptions<S extends z.ZodType> {
   maxBatch?: number;
   /** how long a fetch waits to fill a batch; default 250 ms (bounds write latency) */
   maxWaitMs?: number;
-  handler: (items: BatchItem<z.output<S>>[]) => Promise<void>;
+  handler: (items: BatchItem<z.output<S>>[]) => Promise<void | BatchOutcome<z.output<S>>>;
   dlqSubject: string;
   maxDeliver?: number;
   logger: Logger;
@@ -160,7 +173,15 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
       for (const f of all) {
         const { m } = f;
         try {
-          items.push({ msg: decode(opts.schema, m.data, opts.consumer), subject: m.subject, streamSeq: m.info.streamSequence, headers: headerRecord(m), traceContext: f.traceContext });
+          items.push({
+            msg: decode(opts.schema, m.data, opts.consumer),
+            subject: m.subject,
+            streamSeq: m.info.streamSequence,
+            headers: headerRecord(m),
+            traceContext: f.traceContext,
+            deliveryCount: m.info.deliveryCount,
+            lastAttempt: m.info.deliveryCount >= maxDeliver,
+          });
           accepted.push(f);
           const kind = (items.at(-1)!.msg as { kind?: unknown } | null)?.kind;
           if (typeof kind === 'string') f.span?.setAttribute('ragline.event.kind', kind);
@@ -175,9 +196,18 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
       if (!items.length) return;
       stats.batches++;
       try {
-        await opts.handler(items);
-        for (const f of accepted) f.m.ack();
-        stats.done += accepted.length;
+        const outcome = await opts.handler(items);
+        const later = new Set(outcome ? outcome.later : []);
+        for (let i = 0; i < accepted.length; i++) {
+          const f = accepted[i]!;
+          if (later.has(items[i]!)) {
+            f.span?.addEvent('deferred', { delay_ms: outcome!.delayMs ?? 1000 });
+            f.m.nak(outcome!.delayMs ?? 1000);
+          } else {
+            f.m.ack();
+            stats.done++;
+          }
+        }
       } catch (e) {
         recordError(batchSpan, e);
         stats.failed += accepted.length;

@@ -257,6 +257,40 @@ describe('runBatchConsumer', () => {
   });
 });
 
+describe('runBatchConsumer deferral', () => {
+  it('redelivers only the items a handler defers, after its delay, with their delivery count', async () => {
+    const t = await setup({ maxDeliver: 3 });
+    const pub = new Publisher(t.nc);
+    for (const m of ['keep-1', 'wait', 'keep-2']) await pub.publish(t.names.subjects.progress, ProgressEvent, progress(m, m), { msgID: m });
+    const seen: { msg: string; delivery?: number; last?: boolean; at: number }[] = [];
+    const bc = runBatchConsumer({
+      nc: t.nc,
+      stream: t.names.streams.events,
+      consumer: t.names.consumers.monitorEvents,
+      stage: 'monitor',
+      schema: ProgressEvent,
+      maxDeliver: 3,
+      dlqSubject: t.names.subjects.dlq('monitor'),
+      logger,
+      handler: async (items) => {
+        for (const i of items) seen.push({ msg: i.msg.msg, delivery: i.deliveryCount, last: i.lastAttempt, at: Date.now() });
+        const later = items.filter((i) => i.msg.msg === 'wait' && !i.lastAttempt);
+        return later.length ? { later, delayMs: 300 } : undefined;
+      },
+    });
+    await waitFor(() => seen.filter((s) => s.msg === 'wait').length === 3);
+    await sleep(500);
+    await bc.stop(2000);
+    expect(seen.filter((s) => s.msg.startsWith('keep')).map((s) => s.delivery)).toEqual([1, 1]);
+    const waits = seen.filter((s) => s.msg === 'wait');
+    expect(waits.map((s) => [s.delivery, s.last])).toEqual([[1, false], [2, false], [3, true]]);
+    expect(waits[1]!.at - waits[0]!.at).toBeGreaterThanOrEqual(250);
+    expect(bc.stats.deadLettered).toBe(0);
+    const lag = await consumerLag(t.jsm, t.names.streams.events, t.names.consumers.monitorEvents);
+    expect(lag.pending + lag.ackPending).toBe(0);
+  });
+});
+
 describe('TaskStateStore', () => {
   it('records batches idempotently and completes exactly once under contention', async () => {
     const t = await setup();

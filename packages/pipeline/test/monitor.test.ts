@@ -130,6 +130,38 @@ describe('monitor progress writer', () => {
     expect(kbAfter.chunk_num - kbBefore.chunk_num).toBe(3);
   });
 
+  it('holds a completion that overtook a batch event until the batch is recorded (completes anyway on its last delivery)', async () => {
+    const { doc, taskId } = await seedDocumentTask(taskdb, kb.id);
+    const ids = [[chunkId(), chunkId()], [chunkId()]];
+    const e = taskEvents(taskId, doc.id, ids);
+
+    // batch 1's event failed its first delivery and comes back later; the completion arrives first
+    const first = items([e.start, e.batch(0, 10), e.completed]);
+    const outcome = await write()(first);
+    expect(outcome).toEqual({ later: [first[2]], delayMs: 1000 });
+    expect((await taskRow(taskId)).progress).toBeLessThan(1);
+    expect((await docRow(doc.id)).chunk_num).toBe(0);
+
+    // redelivered (second delivery) before the batch: still held, and the next look waits longer
+    const again = [{ ...items([e.completed])[0]!, deliveryCount: 2 }];
+    expect(await write()(again)).toEqual({ later: again, delayMs: 2000 });
+
+    await write()(items([e.batch(1, 5)]));
+    expect(await write()([{ ...items([e.completed])[0]!, deliveryCount: 3 }])).toBeUndefined();
+    const t = await taskRow(taskId);
+    expect(t.progress).toBe(1);
+    expect(t.chunk_ids).toBe(ids.flat().join(' '));
+    expect(await docRow(doc.id)).toMatchObject({ chunk_num: 3, token_num: 15, run: RunStatus.DONE });
+
+    // a batch event that never comes (it was dead-lettered) cannot hold a task forever
+    const other = await seedDocumentTask(taskdb, kb.id);
+    const o = taskEvents(other.taskId, other.doc.id, [[chunkId()], [chunkId()]]);
+    await write()(items([o.batch(0, 4)]));
+    expect(await write()([{ ...items([o.completed])[0]!, deliveryCount: 5, lastAttempt: true }])).toBeUndefined();
+    expect(await taskRow(other.taskId)).toMatchObject({ progress: 1 });
+    expect(await docRow(other.doc.id)).toMatchObject({ chunk_num: 2 });
+  });
+
   it('skips events of tasks MySQL does not know (deleted meanwhile) instead of failing the batch', async () => {
     const { doc, taskId } = await seedDocumentTask(taskdb, kb.id);
     const gone = taskEvents('f'.repeat(32), 'e'.repeat(32), [[chunkId()]]);

@@ -542,6 +542,14 @@ export class TaskDb {
     });
   }
 
+  /** How many distinct batches of a task are recorded (what completion waits for). */
+  async indexedBatchCount(taskId: string): Promise<number> {
+    return this.run('indexedBatchCount', async () => {
+      const [r] = await this.rows(this.pool, 'SELECT COUNT(*) AS n FROM ragline_task_batch WHERE task_id = ?', [taskId]);
+      return num(r?.['n']);
+    });
+  }
+
   /**
    * Marks a task done exactly once (whatever the number of concurrent or repeated calls):
    * progress 1.0 with a `Task done (X.XXs)` line, chunk_ids of all its batches in batch order,

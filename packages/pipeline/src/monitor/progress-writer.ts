@@ -1,4 +1,4 @@
-import type { BatchItem } from '@ragline/bus';
+import type { BatchItem, BatchOutcome } from '@ragline/bus';
 import { HEADERS, type DeadLetter, type PipelineEvent } from '@ragline/contracts';
 import type { Logger } from '@ragline/telemetry';
 import type { ProgressUpdate, TaskDb } from '@ragline/taskdb';
@@ -6,7 +6,10 @@ import { indexingProgress } from '../runtime/progress.js';
 import type { MonitorMetrics } from './metrics.js';
 import type { TaskInfoStore, TaskObservation } from './task-info.js';
 
-export type ProgressDb = Pick<TaskDb, 'applyProgress' | 'recordIndexedBatch' | 'completeTask' | 'syncDocuments'>;
+export type ProgressDb = Pick<TaskDb, 'applyProgress' | 'recordIndexedBatch' | 'indexedBatchCount' | 'completeTask' | 'syncDocuments'>;
+
+/** how long a completion waits for a batch event still in flight before it is looked at again */
+export const COMPLETION_RECHECK_MS = 1000;
 
 /**
  * The one writer of pipeline progress to MySQL: a batch of events becomes one progress transaction,
@@ -20,12 +23,14 @@ export function createProgressWriter(deps: {
   info?: Pick<TaskInfoStore, 'record'>;
   metrics?: MonitorMetrics;
 }) {
-  return async function writeEvents(items: BatchItem<PipelineEvent>[]): Promise<void> {
+  return async function writeEvents(items: BatchItem<PipelineEvent>[]): Promise<void | BatchOutcome<PipelineEvent>> {
     const updates: ProgressUpdate[] = [];
-    const completions: Extract<PipelineEvent, { kind: 'completed' }>[] = [];
+    const completions: { e: Extract<PipelineEvent, { kind: 'completed' }>; item: BatchItem<PipelineEvent> }[] = [];
+    const later: BatchItem<PipelineEvent>[] = [];
     const docs = new Set<string>();
     const seen: TaskObservation[] = [];
-    for (const { msg: e, headers } of items) {
+    for (const item of items) {
+      const { msg: e, headers } = item;
       docs.add(e.doc_id);
       // batch_indexed and completed come from the indexer
       const stage = e.kind === 'progress' ? e.stage : 'indexer';
@@ -38,11 +43,20 @@ export function createProgressWriter(deps: {
         const p = indexingProgress(e.indexed_batches, e.total_batches);
         if (p !== null) updates.push({ taskId: e.task_id, progress: p, at: new Date(e.at) });
       } else {
-        completions.push(e);
+        completions.push({ e, item });
       }
     }
     if (updates.length) await deps.taskdb.applyProgress(updates);
-    for (const c of completions) {
+    for (const { e: c, item } of completions) {
+      // The completion may overtake a batch event whose first delivery failed (it comes back after a
+      // delay): completing then would freeze task.chunk_ids without that batch. Hold the completion
+      // until every batch is recorded; on its last delivery complete anyway (the counts come from
+      // the completion's own totals, so document and knowledge-base numbers stay exact).
+      if (!item.lastAttempt && (await deps.taskdb.indexedBatchCount(c.task_id)) < c.batches) {
+        deps.logger.info({ task_id: c.task_id, batches: c.batches }, 'completion waits for batch events still in flight');
+        later.push(item);
+        continue;
+      }
       const secs = (c.duration_ms / 1000).toFixed(2);
       const first = await deps.taskdb.completeTask(c.task_id, {
         chunks: c.chunks,
@@ -59,6 +73,11 @@ export function createProgressWriter(deps: {
     await deps.taskdb.syncDocuments([...docs]);
     // after MySQL: an observation failing must not redeliver events already applied
     await deps.info?.record(seen).catch((err: Error) => deps.logger.warn({ err: err.message }, 'recording task observations failed'));
+    if (later.length) {
+      // 1 s, 2 s, 4 s, ... between looks: a batch event's own retries back off the same way
+      const tries = Math.max(...later.map((i) => i.deliveryCount ?? 1));
+      return { later, delayMs: COMPLETION_RECHECK_MS * 2 ** (tries - 1) };
+    }
   };
 }
 
