@@ -1,6 +1,6 @@
 import type { EmbeddingBackend, EmbedResult } from './backend.js';
 import { EmbeddingError } from './errors.js';
-import { defaultTokenizer } from './tokens.js';
+import { defaultTokenizer, fitsInTokens } from './tokens.js';
 
 export interface EmbedTextsOptions {
   /** texts per backend call; default 16 (RAGFlow's EMBEDDING_BATCH_SIZE) */
@@ -18,18 +18,29 @@ function positiveInt(name: string, v: number): number {
 }
 
 /**
- * Embed many texts: each cut to `backend.maxTokens - 10` tokens (RAGFlow's margin), sent in batches
+ * Embed many texts: each cut to `backend.maxTokens - 10` tokens (RAGFlow's margin; texts short
+ * enough in bytes to be within it are not tokenized at all), sent in batches
  * with bounded concurrency, results in input order. The first failure stops new batches and rejects.
  */
 export async function embedTexts(backend: EmbeddingBackend, texts: readonly string[], opts: EmbedTextsOptions = {}): Promise<EmbedResult> {
   const batchSize = positiveInt('batchSize', opts.batchSize ?? 16);
   const concurrency = positiveInt('concurrency', opts.concurrency ?? 4);
   if (texts.length === 0) return { vectors: [], tokens: 0 };
-  const truncate = opts.truncateTokens ?? (await defaultTokenizer()).truncateTokens;
   const limit = Math.max(1, backend.maxTokens - 10);
+  // only texts that may be over the limit are tokenized (and only then is the tokenizer loaded)
+  let truncate = opts.truncateTokens;
+  const cut: string[] = new Array<string>(texts.length);
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i]!;
+    if (fitsInTokens(t, limit)) cut[i] = t;
+    else {
+      truncate ??= (await defaultTokenizer()).truncateTokens;
+      cut[i] = truncate(t, limit);
+    }
+  }
 
   const batches: string[][] = [];
-  for (let i = 0; i < texts.length; i += batchSize) batches.push(texts.slice(i, i + batchSize).map((t) => truncate(t, limit)));
+  for (let i = 0; i < cut.length; i += batchSize) batches.push(cut.slice(i, i + batchSize));
 
   const results: EmbedResult[] = new Array(batches.length);
   let next = 0;

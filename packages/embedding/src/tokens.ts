@@ -30,6 +30,22 @@ export async function resolveTokenizer(injected: Partial<Tokenizer> = {}): Promi
   return { countTokens: injected.countTokens ?? d.countTokens, truncateTokens: injected.truncateTokens ?? d.truncateTokens };
 }
 
+/**
+ * Whether `text` is certainly within `max` tokens without tokenizing it: every BPE token covers at
+ * least one UTF-8 byte, so a text of at most `max` bytes has at most `max` tokens. A UTF-16 code
+ * unit is at most 3 UTF-8 bytes, so most chunks are settled by their length alone. Tokenizing is
+ * the embedder's largest CPU cost per chunk, and chunks are almost always far below the model's limit.
+ */
+export function fitsInTokens(text: string, max: number): boolean {
+  if (text.length * 3 <= max) return true;
+  return text.length <= max && Buffer.byteLength(text, 'utf8') <= max;
+}
+
+/** Loads the default tokenizer and builds its tables now, so the first batch does not pay for it. */
+export async function preloadTokenizer(): Promise<void> {
+  (await defaultTokenizer()).countTokens('ready');
+}
+
 export async function sumTokens(texts: readonly string[], countTokens?: (s: string) => number): Promise<number> {
   const count = countTokens ?? (await defaultTokenizer()).countTokens;
   let total = 0;
