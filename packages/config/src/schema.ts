@@ -26,11 +26,32 @@ const url = (protocols: string[]) =>
   }, `must be a ${protocols.join('/')} URL`);
 const optional = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t.optional());
 
-export const env = { bool, int, url, optional };
+/**
+ * NATS server list: comma-separated `nats://` or `tls://` URLs, or bare `host[:port]`. The client
+ * ignores any other scheme, so a pasted `redis://` or `http://` URL would otherwise be dialled as NATS
+ * and fail only after a connect timeout, without naming the setting.
+ */
+const natsServers = z.string().refine(
+  (s) =>
+    s.split(',').every((part) => {
+      const server = part.trim();
+      if (!server) return false;
+      const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(server)?.[1]?.toLowerCase();
+      if (scheme !== undefined && scheme !== 'nats' && scheme !== 'tls') return false;
+      try {
+        return new URL(scheme ? server : `nats://${server}`).hostname !== '';
+      } catch {
+        return false;
+      }
+    }),
+  'must be a comma-separated list of nats:// or tls:// server URLs (or host:port)',
+);
+
+export const env = { bool, int, url, optional, natsServers };
 
 /** Settings every Ragline process shares: connections, names, data dir. */
 export const CommonEnv = z.object({
-  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  NATS_URL: natsServers.default('nats://127.0.0.1:4222'),
   NATS_USER: optional(z.string()),
   NATS_PASSWORD: optional(z.string()),
   NATS_TOKEN: optional(z.string()),
@@ -77,12 +98,20 @@ export const CommonEnv = z.object({
 });
 export type CommonEnv = z.infer<typeof CommonEnv>;
 
+/** A rejected value as shown in the error: a password in URL userinfo (`//user:pass@`) is masked. */
+function shownValue(value: unknown): string {
+  return String(value)
+    // greedy up to the last "@": a password may itself hold an unencoded "@" or "/"
+    .replace(/(\/\/[^/@:\s]*:)\S*@/g, '$1***@')
+    .slice(0, 80);
+}
+
 function describe(error: z.ZodError, raw: Record<string, unknown>): ConfigError {
   const keys = [...new Set(error.issues.map((i) => String(i.path[0] ?? '(root)')))];
   const lines = error.issues.map((i) => {
     const key = String(i.path[0] ?? '(root)');
     const value = raw[key];
-    const shown = SECRET_KEY.test(key) || value === undefined ? '' : ` (got "${String(value).slice(0, 80)}")`;
+    const shown = SECRET_KEY.test(key) || value === undefined ? '' : ` (got "${shownValue(value)}")`;
     return `${key}: ${i.message}${shown}`;
   });
   return new ConfigError(keys, `invalid configuration: ${lines.join('; ')}`);

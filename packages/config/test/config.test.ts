@@ -28,6 +28,32 @@ describe('loadConfig', () => {
     expect(ce.message).not.toContain('123');
   });
 
+  it('never echoes a password from a rejected URL, also one built from service_conf.yaml', () => {
+    const fromYaml = serviceConfToEnv({ mysql: { host: 'db', port: 'abc', user: 'root', password: 'p@ss/w0rd' } });
+    let err: unknown;
+    try {
+      loadConfig(CommonEnv, { ...fromYaml, REDIS_URL: 'redis://:hunter2@cache:port/1' });
+    } catch (e) {
+      err = e;
+    }
+    const msg = (err as ConfigError).message;
+    expect((err as ConfigError).keys.sort()).toEqual(['MYSQL_URL', 'REDIS_URL']);
+    expect(msg).toContain('MYSQL_URL: must be a mysql URL (got "mysql://root:***@db:abc/rag_flow")');
+    expect(msg).toContain('REDIS_URL: must be a redis/rediss URL (got "redis://:***@cache:port/1")');
+    expect(msg).not.toMatch(/hunter2|p@ss|w0rd/);
+  });
+
+  it('accepts NATS server lists and rejects other schemes, naming NATS_URL', () => {
+    for (const ok of ['nats://127.0.0.1:4222', 'tls://nats.example:4443', 'nats-1:4222, nats-2:4222', 'nats://u:p@h:1,nats://h2:2', 'localhost']) {
+      expect(loadConfig(CommonEnv, { NATS_URL: ok }).NATS_URL).toBe(ok);
+    }
+    for (const bad of ['redis://127.0.0.1:6379', 'http://nats:8222', 'nats://a:1,,nats://b:2', 'nats://', 'nats://:pw@']) {
+      expect(() => loadConfig(CommonEnv, { NATS_URL: bad }), bad).toThrow(
+        /^invalid configuration: NATS_URL: must be a comma-separated list of nats:\/\/ or tls:\/\/ server URLs \(or host:port\)/,
+      );
+    }
+  });
+
   it('parses booleans strictly', () => {
     const schema = CommonEnv.extend({ FLAG: env.bool.default(false) });
     expect(loadConfig(schema, { FLAG: 'yes' }).FLAG).toBe(true);
