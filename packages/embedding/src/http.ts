@@ -97,6 +97,44 @@ export function serverErrorText(body: string): string {
   return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text;
 }
 
+/**
+ * The server refused a request for its size, so smaller batches may pass: any HTTP 413 (TEI's
+ * validation errors "batch size 32 > maximum allowed batch size 16" and "`inputs` must have less
+ * than 512 tokens", a proxy's body limit), and the OpenAI-style 400/422 that name a per-request
+ * limit ("Requested 312000 tokens, max 300000 tokens per request", code max_tokens_per_request;
+ * gateways passing TEI's batch-size message through).
+ */
+export function requestTooLarge(status: number, body: string): { tooLarge: boolean; maxBatch?: number } {
+  const text = serverErrorText(body);
+  const max = /maximum allowed batch size:? *(\d+)/i.exec(text);
+  const maxBatch = max ? Number(max[1]) : undefined;
+  const withMax = (tooLarge: boolean) => (tooLarge && maxBatch !== undefined && maxBatch > 0 ? { tooLarge, maxBatch } : { tooLarge });
+  if (status === 413) return withMax(true);
+  if (status !== 400 && status !== 422) return { tooLarge: false };
+  let code: unknown;
+  try {
+    const err = (JSON.parse(body) as { error?: { code?: unknown; type?: unknown } } | null)?.error;
+    code = err && typeof err === 'object' ? (err.code ?? err.type) : undefined;
+  } catch {
+    // not JSON: the text decides
+  }
+  return withMax(code === 'max_tokens_per_request' || /tokens per request|maximum allowed batch size/i.test(text));
+}
+
+/** A request refused for its size; `embed` splits the batch and tries the halves. */
+class RequestTooLargeError extends EmbeddingError {
+  override readonly name: string = 'EmbeddingError';
+  constructor(
+    message: string,
+    status: number,
+    /** what the server said, for the message when even one input is refused */
+    readonly serverSaid: string,
+    readonly maxBatch: number | undefined,
+  ) {
+    super(message, { status, retryable: false });
+  }
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -136,7 +174,8 @@ export interface HttpEmbedder {
 /**
  * The transport every HTTP backend shares: auth, per-attempt timeout, retries with exponential
  * back-off and full jitter on network errors, timeouts, 408/409/425/429/5xx (honouring Retry-After),
- * and permanent EmbeddingErrors carrying the server's words with secrets scrubbed.
+ * batches split when the server refuses them as too large (`requestTooLarge`), and permanent
+ * EmbeddingErrors carrying the server's words with secrets scrubbed.
  */
 export function createHttpEmbedder(name: string, opts: HttpBackendOptions, protocol: HttpProtocol): HttpEmbedder {
   const { url: endpoint, basic, secrets } = splitCredentials(protocol.endpoint);
@@ -174,6 +213,11 @@ export function createHttpEmbedder(name: string, opts: HttpBackendOptions, proto
     }
 
     if (!res.ok) {
+      const size = requestTooLarge(res.status, text);
+      if (size.tooLarge) {
+        const said = `HTTP ${res.status}: ${serverErrorText(text) || res.statusText}`;
+        throw new RequestTooLargeError(scrub(`embedding ${opts.model} at ${endpoint} (${name}): ${said}`), res.status, scrub(said), size.maxBatch);
+      }
       const retryable = RETRYABLE_STATUS.has(res.status) || extra.has(res.status) || res.status >= 500;
       const retryAfterMs = retryable ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
       const o: ConstructorParameters<typeof EmbeddingError>[1] = { status: res.status, retryable };
@@ -200,8 +244,7 @@ export function createHttpEmbedder(name: string, opts: HttpBackendOptions, proto
     return { vectors: parsed.vectors, tokens };
   }
 
-  async function embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
-    if (texts.length === 0) return { vectors: [], tokens: 0 };
+  async function withRetries(texts: string[], signal: AbortSignal | undefined): Promise<EmbedResult> {
     for (let retry = 0; ; retry++) {
       try {
         return await attempt(texts, signal);
@@ -216,6 +259,47 @@ export function createHttpEmbedder(name: string, opts: HttpBackendOptions, proto
         }
       }
     }
+  }
+
+  // the largest batch the server said it accepts (TEI's --max-client-batch-size), once it has said so
+  let maxBatch = Infinity;
+
+  /** A batch refused as too large is halved, recursively, down to single inputs. */
+  async function splitting(texts: string[], signal: AbortSignal | undefined): Promise<EmbedResult> {
+    if (texts.length > maxBatch) return joined(texts, maxBatch, signal);
+    try {
+      return await withRetries(texts, signal);
+    } catch (err) {
+      if (!(err instanceof RequestTooLargeError)) throw err;
+      if (err.maxBatch !== undefined && err.maxBatch < texts.length) {
+        maxBatch = err.maxBatch;
+        return joined(texts, maxBatch, signal);
+      }
+      if (texts.length === 1) {
+        throw fail(`an input of ${texts[0]!.length} characters is over the server's request limit even alone (${err.serverSaid}); it was split down to single inputs`, {
+          status: err.status!,
+          retryable: false,
+        });
+      }
+      return joined(texts, Math.ceil(texts.length / 2), signal);
+    }
+  }
+
+  /** Consecutive parts of at most `size` texts, one after another (the caller's concurrency bound holds). */
+  async function joined(texts: string[], size: number, signal: AbortSignal | undefined): Promise<EmbedResult> {
+    const vectors: Float32Array[] = [];
+    let tokens = 0;
+    for (let i = 0; i < texts.length; i += size) {
+      const r = await splitting(texts.slice(i, i + size), signal);
+      vectors.push(...r.vectors);
+      tokens += r.tokens;
+    }
+    return { vectors, tokens };
+  }
+
+  async function embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
+    if (texts.length === 0) return { vectors: [], tokens: 0 };
+    return splitting(texts, signal);
   }
 
   let dim: Promise<number> | undefined;

@@ -5,7 +5,7 @@ export { createHashingBackend, hashingVector, type HashingBackendOptions } from 
 export { createOpenAICompatibleBackend, embeddingsEndpoint, type OpenAICompatibleOptions } from './openai.js';
 export { createTeiBackend, type TeiOptions } from './tei.js';
 export { createOllamaBackend, type OllamaOptions } from './ollama.js';
-export { parseRetryAfter, serverErrorText, type HttpBackendOptions } from './http.js';
+export { parseRetryAfter, requestTooLarge, serverErrorText, type HttpBackendOptions } from './http.js';
 export { CircuitBreaker, CircuitOpenError, type BreakerState, type CircuitBreakerOptions } from './breaker.js';
 export { createEmbeddingBackend, BACKEND_KINDS, type BackendKind, type BackendSpec } from './factory.js';
 export {

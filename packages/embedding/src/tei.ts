@@ -27,7 +27,9 @@ function parseTeiResponse(json: unknown, expected: number): { vectors: Float32Ar
 /**
  * Hugging Face text-embeddings-inference's native `POST /embed` (`{inputs, truncate, normalize}` ->
  * `number[][]`, errors `{error, error_type}`). 424 (model failure) and 429 (overloaded) are retried
- * like 5xx; 413 (batch over --max-client-batch-size) and 422 (tokenization) are permanent.
+ * like 5xx; 413 (validation: batch over --max-client-batch-size, or an input over the model's
+ * limit with truncate off) splits the batch, down to single inputs, and remembers the batch size
+ * the server named; 422 (tokenization) is permanent.
  * TEI reports no token usage, so tokens are counted locally.
  */
 export function createTeiBackend(opts: TeiOptions): EmbeddingBackend {

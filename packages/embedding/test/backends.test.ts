@@ -36,7 +36,7 @@ describe('createTeiBackend (text-embeddings-inference POST /embed)', () => {
     expect(s.requests[1]!.body).toEqual({ inputs: ['x'], truncate: false, normalize: false, dimensions: 2 });
   });
 
-  it('fails 413/422 at once with TEI error and error_type, and retries 424 and 429 (honouring Retry-After)', async () => {
+  it('fails 422 at once with TEI error and error_type, and retries 424 and 429 (honouring Retry-After)', async () => {
     const bad = await server((_req, res) => json(res, 422, { error: `input is too long (key ${KEY})`, error_type: 'Validation' }));
     const err = (await createTeiBackend({ url: bad.base, model: 'm', apiKey: KEY }).embed(['a']).catch((e: unknown) => e)) as EmbeddingError;
     expect(err).toBeInstanceOf(EmbeddingError);
