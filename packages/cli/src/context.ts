@@ -1,5 +1,5 @@
 import { CommonEnv, env, loadConfig, z } from '@ragline/config';
-import { objectStoreFromConfig } from '@ragline/pipeline';
+import { EmbeddingEnvShape, objectStoreFromConfig } from '@ragline/pipeline';
 import { RagflowQueueProducer, createRedis } from '@ragline/redis-queue';
 import type { ObjectStore } from '@ragline/storage';
 import { createTaskDb, type TaskDb } from '@ragline/taskdb';
@@ -9,9 +9,8 @@ export const CliEnv = CommonEnv.extend({
   RAGFLOW_QUEUE_NAMING: z.enum(['current', 'legacy']).default('current'),
   RAGFLOW_QUEUES: env.optional(z.string()),
   MONITOR_PORT: env.int(0, 65535).default(8700),
-  EMBEDDING_TIMEOUT_MS: env.int(100).default(60_000),
-  /** server kind behind EMBEDDING_URL, as the embedder's: openai, tei or ollama */
-  EMBEDDING_KIND: z.enum(['openai', 'tei', 'ollama']).default('openai'),
+  // the embedder's embedding settings (EMBEDDING_KIND, EMBEDDING_BACKENDS, ...): search embeds queries with them
+  ...EmbeddingEnvShape,
 });
 export type CliEnv = z.infer<typeof CliEnv>;
 

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@ragline/config';
-import { docStoreFromConfig, embeddingBackendFromConfig } from '@ragline/pipeline';
+import { docStoreFromConfig, embeddingRegistryFromConfig } from '@ragline/pipeline';
 import { Command, Option } from 'commander';
 import { checkServices } from './checks.js';
 import { embdIdFor, loadCliConfig, openClients, type CliEnv } from './context.js';
@@ -134,7 +134,7 @@ program
     const c = openClients(cfg);
     const docstore = docStoreFromConfig(cfg);
     try {
-      const hits = await searchKnowledgebase({ taskdb: c.taskdb, docstore, backend: embeddingBackendFromConfig(cfg) }, query, {
+      const hits = await searchKnowledgebase({ taskdb: c.taskdb, docstore, embedders: embeddingRegistryFromConfig(cfg) }, query, {
         kb: opts.kb,
         top: Number(opts.top),
         mode: opts.mode,
@@ -206,7 +206,7 @@ program
       console.log(`\n${result.name}: ${result.chunks} chunks indexed. Searching for: "${opts.query}"\n`);
       const docstore = docStoreFromConfig(cfg);
       try {
-        const hits = await searchKnowledgebase({ taskdb: c.taskdb, docstore, backend: embeddingBackendFromConfig(cfg) }, opts.query, {
+        const hits = await searchKnowledgebase({ taskdb: c.taskdb, docstore, embedders: embeddingRegistryFromConfig(cfg) }, opts.query, {
           kb: 'demo-small-chunks',
           top: 1,
           mode: 'hybrid',

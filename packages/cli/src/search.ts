@@ -1,5 +1,5 @@
 import type { DocStore, SearchHit } from '@ragline/docstore';
-import type { EmbeddingBackend } from '@ragline/embedding';
+import { embedTexts, type EmbeddingBackend } from '@ragline/embedding';
 import type { TaskDb } from '@ragline/taskdb';
 
 export interface SearchOptions {
@@ -13,19 +13,30 @@ export interface SearchOptions {
   vectorSimilarityWeight?: number;
 }
 
+export interface SearchDeps {
+  taskdb: TaskDb;
+  docstore: DocStore;
+  /**
+   * the embedder's per-embd_id backends (`embeddingRegistryFromConfig`, EMBEDDING_BACKENDS), so the
+   * query is embedded by the model the knowledge base's chunks were embedded with
+   */
+  embedders: { forEmbdId(embdId: string): EmbeddingBackend };
+}
+
 /**
  * Full-text, vector or hybrid search over one knowledge base, on whichever doc store is configured
  * (Elasticsearch or the embedded LanceDB store: both score hits the same way). Hits carry the chunk
  * text, document name, pages and score.
  */
-export async function searchKnowledgebase(
-  deps: { taskdb: TaskDb; docstore: DocStore; backend: EmbeddingBackend },
-  query: string,
-  opts: SearchOptions,
-): Promise<SearchHit[]> {
+export async function searchKnowledgebase(deps: SearchDeps, query: string, opts: SearchOptions): Promise<SearchHit[]> {
   const kb = await deps.taskdb.findKnowledgebaseByName(opts.kb);
   if (!kb) throw new Error(`knowledge base "${opts.kb}" not found`);
-  const vector = opts.mode === 'fulltext' ? undefined : Array.from((await deps.backend.embed([query])).vectors[0]!);
+  let vector: number[] | undefined;
+  if (opts.mode !== 'fulltext') {
+    // cut to the model's input limit like a chunk (a query is rarely that long)
+    const { vectors } = await embedTexts(deps.embedders.forEmbdId(kb.embd_id), [query], { batchSize: 1, concurrency: 1 });
+    vector = Array.from(vectors[0]!);
+  }
   return deps.docstore.search({
     tenantId: kb.tenant_id,
     kbIds: [kb.id],

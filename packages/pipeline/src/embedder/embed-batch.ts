@@ -8,6 +8,7 @@ import type { KbDimensionGuard } from './kb-dims.js';
 export * from './coalescer.js';
 export * from './registry.js';
 export * from './kb-dims.js';
+export * from './config.js';
 
 export interface EmbedStageDeps {
   /** the backend for every task; ignored when `backendFor` is given */

@@ -1,0 +1,104 @@
+import { ConfigError, env, z, type CommonEnv } from '@ragline/config';
+import { BACKEND_KINDS, type BackendSpec } from '@ragline/embedding';
+import type { Logger, Tracer } from '@ragline/telemetry';
+import { createEmbeddingRegistry, type EmbeddingRegistry } from './registry.js';
+
+/**
+ * The embedding settings every process that embeds reads the same way: the embedder app (chunks)
+ * and the CLI's search (queries), so a query is embedded by the model its knowledge base was
+ * embedded with. Spread into an app's `CommonEnv.extend({...})`.
+ */
+export const EmbeddingEnvShape = {
+  /** texts per model call, RAGFlow's EMBEDDING_BATCH_SIZE */
+  EMBEDDING_BATCH_SIZE: env.int(1, 2048).default(16),
+  /** how long a partly filled model call waits for texts of other batches */
+  EMBEDDING_MAX_WAIT_MS: env.int(0, 1000).default(5),
+  /** model calls in flight per backend per process */
+  EMBEDDING_CALL_CONCURRENCY: env.int(1, 64).default(4),
+  EMBEDDING_TIMEOUT_MS: env.int(100).default(60_000),
+  /** retries of one model call (429/5xx/timeouts, honouring Retry-After) before the batch is handed back */
+  EMBEDDING_MAX_RETRIES: env.int(0, 20).default(4),
+  /** wire protocol of EMBEDDING_URL: OpenAI-compatible /v1/embeddings, TEI /embed or Ollama /api/embed */
+  EMBEDDING_KIND: z.enum(['openai', 'tei', 'ollama']).default('openai'),
+  /** JSON: embd_id ("model@factory" or "model") -> {kind, url, model, apiKey?, dimensions?, ...} */
+  EMBEDDING_BACKENDS: env.optional(z.string()),
+  /** consecutive failed calls that open a backend's circuit (pulling stops) */
+  EMBEDDING_BREAKER_FAILURES: env.int(1, 1000).default(5),
+  /** open circuit cool-down before one probe call */
+  EMBEDDING_BREAKER_COOLDOWN_MS: env.int(100).default(15_000),
+};
+const EmbeddingEnvObject = z.object(EmbeddingEnvShape);
+export type EmbeddingEnv = z.output<typeof EmbeddingEnvObject> & Pick<CommonEnv, 'EMBEDDING_URL' | 'EMBEDDING_MODEL' | 'EMBEDDING_API_KEY' | 'EMBEDDING_DIM'>;
+
+const positive = z.number().int().positive();
+const Spec = z
+  .strictObject({
+    kind: z.enum(BACKEND_KINDS),
+    url: z.string().refine((s) => /^https?:\/\//.test(s), 'must be an http(s) URL').optional(),
+    model: z.string().min(1).optional(),
+    apiKey: z.string().optional(),
+    dimensions: positive.optional(),
+    maxTokens: positive.optional(),
+    timeoutMs: positive.optional(),
+    maxRetries: z.number().int().min(0).optional(),
+    truncate: z.boolean().optional(),
+    normalize: z.boolean().optional(),
+  })
+  .refine((s) => s.kind === 'hashing' || s.url !== undefined, { message: 'url is required', path: ['url'] })
+  .refine((s) => s.kind === 'hashing' || s.kind === 'tei' || s.model !== undefined, { message: 'model is required', path: ['model'] });
+const Backends = z.record(z.string().min(1), Spec);
+
+/**
+ * EMBEDDING_BACKENDS, validated. Errors name the embd_id and field but never echo the value, which
+ * may hold API keys.
+ */
+export function parseBackends(raw: string | undefined, defaults: Pick<EmbeddingEnv, 'EMBEDDING_TIMEOUT_MS' | 'EMBEDDING_MAX_RETRIES'>): Record<string, BackendSpec> {
+  if (!raw) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(['EMBEDDING_BACKENDS'], 'invalid configuration: EMBEDDING_BACKENDS: not valid JSON');
+  }
+  const parsed = Backends.safeParse(json);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(['EMBEDDING_BACKENDS'], `invalid configuration: EMBEDDING_BACKENDS: ${lines.join('; ')}`);
+  }
+  const out: Record<string, BackendSpec> = {};
+  for (const [id, spec] of Object.entries(parsed.data)) {
+    out[id] = { timeoutMs: defaults.EMBEDDING_TIMEOUT_MS, maxRetries: defaults.EMBEDDING_MAX_RETRIES, ...spec } as BackendSpec;
+  }
+  return out;
+}
+
+/** EMBEDDING_URL/MODEL/KIND, or the local hashing embedder when no URL is set. */
+export function defaultBackendSpec(cfg: EmbeddingEnv): BackendSpec {
+  if (!cfg.EMBEDDING_URL) return { kind: 'hashing', dimensions: cfg.EMBEDDING_DIM };
+  return {
+    kind: cfg.EMBEDDING_KIND,
+    url: cfg.EMBEDDING_URL,
+    model: cfg.EMBEDDING_MODEL ?? '',
+    ...(cfg.EMBEDDING_API_KEY !== undefined && { apiKey: cfg.EMBEDDING_API_KEY }),
+    timeoutMs: cfg.EMBEDDING_TIMEOUT_MS,
+    maxRetries: cfg.EMBEDDING_MAX_RETRIES,
+  };
+}
+
+/**
+ * The per-embd_id backend registry from configuration: EMBEDDING_BACKENDS for the listed embd_ids,
+ * EMBEDDING_URL/KIND (or hashing) for the rest, with the coalescing and breaker settings.
+ * Throws ConfigError for a bad EMBEDDING_BACKENDS.
+ */
+export function embeddingRegistryFromConfig(cfg: EmbeddingEnv, opts: { tracer?: Tracer; logger?: Logger } = {}): EmbeddingRegistry {
+  return createEmbeddingRegistry({
+    defaultSpec: defaultBackendSpec(cfg),
+    backends: parseBackends(cfg.EMBEDDING_BACKENDS, cfg),
+    batchSize: cfg.EMBEDDING_BATCH_SIZE,
+    maxWaitMs: cfg.EMBEDDING_MAX_WAIT_MS,
+    callConcurrency: cfg.EMBEDDING_CALL_CONCURRENCY,
+    breaker: { failureThreshold: cfg.EMBEDDING_BREAKER_FAILURES, cooldownMs: cfg.EMBEDDING_BREAKER_COOLDOWN_MS },
+    ...(opts.tracer !== undefined && { tracer: opts.tracer }),
+    ...(opts.logger !== undefined && { logger: opts.logger }),
+  });
+}
