@@ -1,8 +1,8 @@
 import { CommonEnv, env, loadConfig, z } from '@ragline/config';
-import { EmbeddingEnvShape, parseBackends } from '@ragline/pipeline';
+import { EmbeddingEnvShape, parseBackends } from '@ragline/pipeline/embedder';
 
 // shared with the CLI's search, which embeds queries with the same per-embd_id backends
-export { defaultBackendSpec, parseBackends } from '@ragline/pipeline';
+export { defaultBackendSpec, parseBackends } from '@ragline/pipeline/embedder';
 
 export const EmbedderEnv = CommonEnv.extend({
   /** chunk batches handled at once per replica; their texts merge into shared model calls */

@@ -1,6 +1,7 @@
 import { runConsumer } from '@ragline/bus';
 import { ChunkBatch } from '@ragline/contracts';
-import { InFlightTasks, cancelChecker, consumerLoad, createEmbedHandler, createEmbeddingRegistry, createKbDimensionGuard, startRuntime } from '@ragline/pipeline';
+import { createEmbedHandler, createEmbeddingRegistry, createKbDimensionGuard } from '@ragline/pipeline/embedder';
+import { InFlightTasks, cancelChecker, consumerLoad, startRuntime } from '@ragline/pipeline/runtime';
 import { defaultBackendSpec, loadEnv } from './env.js';
 
 const cfg = loadEnv();

@@ -1,6 +1,7 @@
 import { TaskStateStore, runConsumer } from '@ragline/bus';
 import { IndexMessage } from '@ragline/contracts';
-import { InFlightTasks, cancelChecker, consumerLoad, createIndexHandler, docStoreFromConfig, progressReporter, startRuntime } from '@ragline/pipeline';
+import { createIndexHandler, docStoreFromConfig } from '@ragline/pipeline/indexer';
+import { InFlightTasks, cancelChecker, consumerLoad, progressReporter, startRuntime } from '@ragline/pipeline/runtime';
 import { loadEnv } from './env.js';
 
 const cfg = loadEnv();

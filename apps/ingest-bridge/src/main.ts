@@ -1,5 +1,6 @@
 import { RAGFLOW, ragflowQueueNames } from '@ragline/contracts';
-import { cancelChecker, createBridge, startRuntime } from '@ragline/pipeline';
+import { createBridge } from '@ragline/pipeline/bridge';
+import { cancelChecker, startRuntime } from '@ragline/pipeline/runtime';
 import { RagflowQueueConsumer, RagflowQueueProducer, queueStats } from '@ragline/redis-queue';
 import { createTaskDb } from '@ragline/taskdb';
 import { loadEnv } from './env.js';

@@ -7,7 +7,6 @@ import {
   StageSampler,
   TaskInfoStore,
   cleanupWorkers,
-  consumerLoad,
   createDeadLetterHandler,
   createMonitorMetrics,
   createMonitorServer,
@@ -15,8 +14,8 @@ import {
   lockOwner,
   queueAheadCounter,
   recoverUnheldTasks,
-  startRuntime,
-} from '@ragline/pipeline';
+} from '@ragline/pipeline/monitor';
+import { consumerLoad, startRuntime } from '@ragline/pipeline/runtime';
 import { RedisLock } from '@ragline/redis-queue';
 import { listen } from '@ragline/service';
 import { createTaskDb } from '@ragline/taskdb';

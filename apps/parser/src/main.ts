@@ -1,6 +1,7 @@
 import { runConsumer } from '@ragline/bus';
 import { TaskMessage } from '@ragline/contracts';
-import { InFlightTasks, cancelChecker, consumerLoad, createParseHandler, objectStoreFromConfig, progressReporter, startRuntime } from '@ragline/pipeline';
+import { createParseHandler, objectStoreFromConfig } from '@ragline/pipeline/parser';
+import { InFlightTasks, cancelChecker, consumerLoad, progressReporter, startRuntime } from '@ragline/pipeline/runtime';
 import { loadEnv } from './env.js';
 
 const cfg = loadEnv();

@@ -1,18 +1,9 @@
-export * from './runtime/runtime.js';
-export * from './runtime/cancel.js';
-export * from './runtime/batches.js';
-export * from './runtime/progress.js';
-export * from './bridge/bridge.js';
-export * from './parser/parse-task.js';
-export * from './embedder/embed-batch.js';
-export * from './indexer/index-batch.js';
-export * from './monitor/progress-writer.js';
+// Everything, for the CLI and tests. Apps import their stage's entry (`@ragline/pipeline/parser`...)
+// plus `@ragline/pipeline/runtime`, so a stage's image only needs that stage's backends.
+export * from './runtime/index.js';
 export * from './runtime/factories.js';
-export * from './monitor/server.js';
-export * from './monitor/sampler.js';
-export * from './monitor/lease.js';
-export * from './monitor/workers.js';
-export * from './monitor/holders.js';
-export * from './monitor/recovery.js';
-export * from './monitor/task-info.js';
-export * from './monitor/metrics.js';
+export * from './bridge/index.js';
+export * from './parser/index.js';
+export * from './embedder/index.js';
+export * from './indexer/index.js';
+export * from './monitor/index.js';

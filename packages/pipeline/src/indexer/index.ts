@@ -1,0 +1,2 @@
+export * from './index-batch.js';
+export * from './doc-store.js';

@@ -1,0 +1,2 @@
+export * from './parse-task.js';
+export * from './object-store.js';

@@ -1,0 +1,15 @@
+import { dataPaths, type CommonEnv } from '@ragline/config';
+import { createLocalStore, createS3Store, parseS3Endpoint, type ObjectStore } from '@ragline/storage';
+
+/** MinIO/S3 when S3_ENDPOINT is set, else a local folder under RAGLINE_DATA_DIR. */
+export function objectStoreFromConfig(cfg: CommonEnv): ObjectStore {
+  if (!cfg.S3_ENDPOINT) return createLocalStore({ root: dataPaths(cfg).objects });
+  return createS3Store({
+    ...parseS3Endpoint(cfg.S3_ENDPOINT),
+    accessKey: cfg.S3_ACCESS_KEY ?? '',
+    secretKey: cfg.S3_SECRET_KEY ?? '',
+    region: cfg.S3_REGION,
+    bucket: cfg.S3_BUCKET,
+    prefixPath: cfg.S3_PREFIX_PATH,
+  });
+}
