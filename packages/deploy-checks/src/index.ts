@@ -11,3 +11,4 @@ export {
   type Kustomization,
 } from './kubernetes.js';
 export { lintDockerfile, imageTag, type DockerfileFinding, type DockerfileLintOptions } from './dockerfile.js';
+export { checkAppDependencies, type AppDependencyProblem } from './app-deps.js';
