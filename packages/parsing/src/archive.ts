@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { ParseError } from './errors.js';
 
@@ -140,4 +141,47 @@ export async function inspectArchive(data: Uint8Array, name: string, limits: Arc
     );
   }
   return { entries, totalUncompressed, totalCompressed };
+}
+
+/** A zip read through its central directory: any entry, in any order, as a stream. */
+export interface OpenArchive {
+  names(): string[];
+  has(name: string): boolean;
+  /** the entry's inflated bytes; sizes are checked against the directory while they stream */
+  open(name: string): Promise<Readable>;
+  close(): void;
+}
+
+/**
+ * Opens a zip held in memory through its central directory. Unlike a single forward pass over the
+ * local headers, this reads each part when the caller needs it, whatever order the archive stores
+ * them in. A damaged directory rejects with the reader's error.
+ */
+export function openArchive(data: Uint8Array): Promise<OpenArchive> {
+  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buffer, { lazyEntries: true, validateEntrySizes: true }, (err, zip) => {
+      if (err) return reject(new ZipReadError(err));
+      const entries = new Map<string, yauzl.Entry>();
+      zip.on('entry', (entry: yauzl.Entry) => {
+        entries.set(entry.fileName, entry);
+        zip.readEntry();
+      });
+      zip.on('error', (e: Error) => reject(new ZipReadError(e)));
+      zip.on('end', () =>
+        resolve({
+          names: () => [...entries.keys()],
+          has: (name) => entries.has(name),
+          open: (name) =>
+            new Promise<Readable>((res, rej) => {
+              const entry = entries.get(name);
+              if (!entry) return rej(new Error(`${name} is not in the archive`));
+              zip.openReadStream(entry, (e, stream) => (e ? rej(new ZipReadError(e)) : res(stream)));
+            }),
+          close: () => zip.close(),
+        }),
+      );
+      zip.readEntry();
+    });
+  });
 }

@@ -10,6 +10,7 @@ import {
   tableRowCount,
   type ParsedDocument,
 } from '../src/index.js';
+import JSZip from 'jszip';
 import { makeXls, makeXlsx } from './office-fixtures.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -56,6 +57,35 @@ describe('XLSX with the table parser', () => {
     // page_num_int is the 1-based data row number, so chunks of separate tasks sort in row order
     expect(built.map((c) => c.page_num_int)).toEqual([[1], [2], [3], [4], [5]]);
     expect(built[3]!.position_int).toEqual([[4, 3, 3, 3, 3]]);
+  });
+
+  it('reads the parts wherever the zip stores them, sheets in the workbook\'s tab order', async () => {
+    const book = await JSZip.loadAsync(await makeXlsx({ First: [['k', 'v'], ['a', 1]], Second: [['k', 'v'], ['b', 2]] }));
+    // swap the tabs in workbook.xml: Second (sheet2.xml) comes first
+    const wbXml = await book.file('xl/workbook.xml')!.async('string');
+    const [one, two] = wbXml.match(/<sheet [^>]*\/>/g)!;
+    const swapped = wbXml.replace(one!, '\u0000').replace(two!, one!).replace('\u0000', two!);
+    // worksheets first, shared strings and workbook.xml last: the order that broke exceljs's forward pass
+    const names = Object.keys(book.files).filter((n) => !book.files[n]!.dir);
+    const late = ['xl/sharedStrings.xml', 'xl/workbook.xml'];
+    const order = [...names.filter((n) => n.startsWith('xl/worksheets/')), ...names.filter((n) => !n.startsWith('xl/worksheets/') && !late.includes(n)), ...late];
+    const out = new JSZip();
+    for (const n of order) out.file(n, n === 'xl/workbook.xml' ? swapped : await book.file(n)!.async('uint8array'));
+    const data = await out.generateAsync({ type: 'uint8array', compression: 'DEFLATE' });
+
+    const doc = await parseDocument({ name: 'order.xlsx', data, parserId: 'table' });
+    expect(texts(doc)).toEqual(['k: b; v: 2', 'k: a; v: 1']);
+  });
+
+  it('reads the same workbook the same way every time, many reads at once', async () => {
+    // exceljs's own forward pass over the zip lost entries now and then on a busy machine (exceljs#3064)
+    const rows = [['n', 'word'], ...Array.from({ length: 40 }, (_, i) => [i, `word-${i}`])];
+    const data = await makeXlsx({ Data: rows });
+    const want = rows.slice(1).map(([n, w]) => `n: ${n}; word: ${w}`);
+    const results = await Promise.all(
+      Array.from({ length: 60 }, () => parseDocument({ name: 'many.xlsx', data, parserId: 'table' }).then(texts, (e: Error) => e.message)),
+    );
+    for (const r of results) expect(r).toEqual(want);
   });
 
   it('counts data rows the way tasks number them', async () => {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type * as SheetJS from '@e965/xlsx';
-import { inspectArchive, looksLikeOle2, looksLikeZip, oleInsteadOfZip, type ArchiveLimits } from '../archive.js';
+import type ExcelJS from 'exceljs';
+import { inspectArchive, looksLikeOle2, looksLikeZip, oleInsteadOfZip, openArchive, type ArchiveLimits } from '../archive.js';
 import { decodeText } from '../decode.js';
 import { ParseError } from '../errors.js';
 import type { ParsedDocument, Section } from '../types.js';
@@ -89,26 +90,69 @@ function tidy(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/** The steps of exceljs's streaming WorkbookReader that `parse()` runs per zip entry (exceljs 4.4.0). */
+interface WorkbookPartReader {
+  _parseRels(stream: Readable): Promise<void>;
+  _parseWorkbook(stream: Readable): Promise<void>;
+  _parseSharedStrings(stream: Readable): AsyncGenerator<unknown>;
+  _parseStyles(stream: Readable): Promise<void>;
+  _parseWorksheet(stream: Readable, sheetNo: string): Generator<{ eventType: string; value: ExcelJS.stream.xlsx.WorksheetReader }>;
+  model?: { sheets?: { rId?: string }[] };
+  workbookRels?: { Id?: string; Target?: string }[];
+}
+
+const WORKSHEET_PART = /^xl\/worksheets\/sheet(\d+)\.xml$/;
+
+/** Worksheet numbers in the workbook's tab order, then any sheet part the workbook does not list. */
+function sheetOrder(reader: WorkbookPartReader, names: readonly string[]): string[] {
+  const parts = names.map((n) => WORKSHEET_PART.exec(n)?.[1]).filter((n): n is string => n !== undefined);
+  const byRel = new Map((reader.workbookRels ?? []).map((r) => [r.Id, /^(?:\/xl\/)?worksheets\/sheet(\d+)\.xml$/.exec(r.Target ?? '')?.[1]]));
+  const listed = (reader.model?.sheets ?? []).map((s) => byRel.get(s.rId)).filter((n): n is string => !!n && parts.includes(n));
+  const rest = parts.filter((n) => !listed.includes(n)).sort((a, b) => Number(a) - Number(b));
+  return [...new Set([...listed, ...rest])];
+}
+
+/**
+ * Rows of an XLSX workbook, sheet by sheet, streamed by exceljs's reader with styles cached (so
+ * number cells with a date format come out as dates). The parts are read through the zip's central
+ * directory in the order the reader needs them (relationships, workbook, shared strings, styles,
+ * then each worksheet) instead of by exceljs's single forward pass over the archive: that pass
+ * loses the entries after a worksheet it parks in a temp file when the event loop is busy
+ * (exceljs#3064), so valid workbooks written with workbook.xml last (exceljs, several other
+ * writers) failed as corrupt now and then.
+ */
 async function* xlsxRows(data: Uint8Array): AsyncGenerator<SheetRow> {
-  const input = Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
-  // styles are cached so that number cells with a date format come out as dates
-  const { default: ExcelJS } = await import('exceljs');
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
-    worksheets: 'emit',
-    sharedStrings: 'cache',
-    styles: 'cache',
-    hyperlinks: 'ignore',
-    entries: 'ignore',
-  });
-  for await (const worksheet of reader) {
-    const sheet = String((worksheet as unknown as { name?: unknown }).name ?? '');
-    for await (const row of worksheet) {
-      const values = Array.isArray(row.values) ? row.values : [];
-      // exceljs row values are 1-based (index 0 is always empty)
-      const cells: string[] = [];
-      for (let i = 1; i < values.length; i++) cells.push(tidy(cellText(values[i])));
-      yield { sheet, cells };
+  const { default: ExcelJSLib } = await import('exceljs');
+  const zip = await openArchive(data);
+  try {
+    const reader = new ExcelJSLib.stream.xlsx.WorkbookReader(Readable.from([]), {
+      worksheets: 'emit',
+      sharedStrings: 'cache',
+      styles: 'cache',
+      hyperlinks: 'ignore',
+      entries: 'ignore',
+    }) as unknown as WorkbookPartReader;
+    if (zip.has('xl/_rels/workbook.xml.rels')) await reader._parseRels(await zip.open('xl/_rels/workbook.xml.rels'));
+    await reader._parseWorkbook(await zip.open('xl/workbook.xml'));
+    if (zip.has('xl/sharedStrings.xml')) {
+      // with sharedStrings 'cache' this fills the reader's table and yields nothing
+      for await (const _ of reader._parseSharedStrings(await zip.open('xl/sharedStrings.xml')));
     }
+    if (zip.has('xl/styles.xml')) await reader._parseStyles(await zip.open('xl/styles.xml'));
+    for (const sheetNo of sheetOrder(reader, zip.names())) {
+      for (const { value: worksheet } of reader._parseWorksheet(await zip.open(`xl/worksheets/sheet${sheetNo}.xml`), sheetNo)) {
+        const sheet = String((worksheet as unknown as { name?: unknown }).name ?? '');
+        for await (const row of worksheet) {
+          const values = Array.isArray(row.values) ? row.values : [];
+          // exceljs row values are 1-based (index 0 is always empty)
+          const cells: string[] = [];
+          for (let i = 1; i < values.length; i++) cells.push(tidy(cellText(values[i])));
+          yield { sheet, cells };
+        }
+      }
+    }
+  } finally {
+    zip.close();
   }
 }
 
