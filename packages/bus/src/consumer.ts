@@ -94,6 +94,11 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
   const inFlight = new Set<JsMsg>();
   let workingEvery = opts.workingIntervalMs ?? 10_000;
 
+  /**
+   * Publishes the dead letter; the caller then terminates the message with a plain `+TERM`. No term
+   * reason: nats-server before 2.10 does not parse `+TERM <reason>`, ignores it and redelivers the
+   * message after every ack wait until MaxDeliver (the error is in the dead letter and the log anyway).
+   */
   async function deadLetter(m: JsMsg, err: unknown, span?: Span): Promise<void> {
     const dl = await publishDeadLetter(publisher, m, err, {
       stage: opts.stage,
@@ -134,11 +139,12 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
         try {
           let msg: z.output<S>;
           try {
-            msg = decode(opts.schema, m.data, opts.consumer);
+            // the subject tells which stream and message kind failed its contract ("invalid message on ragline.tasks.parse: ...")
+            msg = decode(opts.schema, m.data, `message on ${m.subject}`);
           } catch (e) {
             recordError(span, e);
             await deadLetter(m, e, span);
-            m.term(String((e as Error).message).slice(0, 200));
+            m.term();
             stats.failed++;
             return;
           }
@@ -171,7 +177,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
           } else {
             try {
               await deadLetter(m, e, span);
-              m.term(String((e as Error).message).slice(0, 200));
+              m.term();
             } catch (dlErr) {
               // DLQ unreachable: leave it to redelivery (and the MAX_DELIVERIES advisory) rather than lose it
               log.error({ task_id: taskId, err: errorInfo(dlErr) }, 'dead-letter publish failed');

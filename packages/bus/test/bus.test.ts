@@ -157,7 +157,37 @@ describe('runConsumer', () => {
     expect(bad.error).toMatchObject({ name: 'PermanentError', message: 'cannot ever work', retryable: false });
     expect(bad.doc_id).toBe('d2');
     expect(decode(ProgressEvent, Buffer.from(bad.data_b64, 'base64')).msg).toBe('bad');
-    expect(dl.find((d) => d.task_id === 't3')!.error.message).toMatch(/invalid/);
+    expect(dl.find((d) => d.task_id === 't3')!.error.message).toMatch(/^invalid message on \S+\.events\.progress: /);
+  });
+
+  it('terminates dead-lettered messages for good: no redelivery after the ack wait, nothing left in the work queue', async () => {
+    const t = await setup({ ackWaitMs: 1000 });
+    const pub = new Publisher(t.nc);
+    let calls = 0;
+    const rc = runConsumer({
+      nc: t.nc,
+      stream: t.names.streams.events,
+      consumer: t.names.consumers.monitorEvents,
+      stage: 'monitor',
+      schema: ProgressEvent,
+      dlqSubject: t.names.subjects.dlq('monitor'),
+      logger,
+      tracer: telemetry.tracer,
+      handler: async () => {
+        calls++;
+        throw new PermanentError('never works');
+      },
+    });
+    cleanups.push(() => rc.stop(1000));
+    await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t7', 'x'), { msgID: 'p', taskId: 't7' });
+    await pub.publishRaw(t.names.subjects.progress, new TextEncoder().encode('not json'), { msgID: 'q', taskId: 't8' });
+    await waitFor(() => rc.stats.deadLettered === 2);
+    // well past the 1 s ack wait: a message that was not really terminated would be back by now
+    await sleep(3000);
+    expect(calls).toBe(1);
+    expect(rc.stats.deadLettered).toBe(2);
+    const lag = await consumerLag(t.jsm, t.names.streams.events, t.names.consumers.monitorEvents);
+    expect(lag).toMatchObject({ pending: 0, ackPending: 0, streamMessages: 0 });
   });
 
   it('dead-letters after max deliveries', async () => {
