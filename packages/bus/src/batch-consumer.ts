@@ -174,7 +174,7 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
         const { m } = f;
         try {
           items.push({
-            msg: decode(opts.schema, m.data, opts.consumer),
+            msg: decode(opts.schema, m.data, `message on ${m.subject}`),
             subject: m.subject,
             streamSeq: m.info.streamSequence,
             headers: headerRecord(m),
