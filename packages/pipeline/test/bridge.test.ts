@@ -183,6 +183,22 @@ describe('bridge: RAGFlow queue -> JetStream', () => {
     expect(await s.taskStreamCount()).toBe(0);
   });
 
+  it('fails a task row whose document is gone, naming the document, and acks it', async () => {
+    const { message } = await world.seedTask();
+    const goneDoc = `gone${rand()}`;
+    await world.updateTask(message.id, { doc_id: goneDoc });
+    await s.producer.enqueue(s.streams.low, { ...message });
+    const bridge = s.bridge(s.consumer('bridge-1'));
+
+    expect(await bridge.pollOnce()).toBe(1);
+    expect(bridge.stats).toMatchObject({ unknown: 1, published: 0, errors: 0 });
+    expect(await s.pendingCount(s.streams.low)).toBe(0);
+    expect(await s.taskStreamCount()).toBe(0);
+    const row = await task(message.id);
+    expect(row.progress).toBe(-1);
+    expect(row.progress_msg).toMatch(new RegExp(`\\[ERROR\\]Task dropped: its document ${goneDoc} no longer exists\\.$`));
+  });
+
   it("abandons a task delivered three times already with RAGFlow's message and fails its document", async () => {
     const { doc, message } = await world.seedTask();
     await world.updateTask(message.id, { retry_count: 3 });
@@ -213,6 +229,20 @@ describe('bridge: RAGFlow queue -> JetStream', () => {
     const row = await task(message.id);
     expect(row.progress).toBe(-1);
     expect(row.progress_msg).toContain('"raptor"');
+  });
+
+  it('cuts a huge task type short in the failure message', async () => {
+    const { message } = await world.seedTask();
+    await s.producer.enqueue(s.streams.low, { ...message, task_type: `graphrag${'!'.repeat(10_000)}` });
+    const bridge = s.bridge(s.consumer('bridge-1'));
+
+    expect(await bridge.pollOnce()).toBe(1);
+    expect(bridge.stats).toMatchObject({ unsupported: 1, errors: 0 });
+    const row = await task(message.id);
+    expect(row.progress).toBe(-1);
+    expect(row.progress_msg).toMatch(
+      /\[ERROR\]Ragline does not run task type "graphrag!{56}\.\.\." \(10,008 characters\); only standard chunking tasks are supported\.$/,
+    );
   });
 
   it('forwards an unsupported task type unchanged to the configured stream instead of failing it', async () => {

@@ -387,7 +387,7 @@ export class TaskDb {
          WHERE t.id = ? LIMIT 1`,
         [taskId],
       );
-      if (!r) return { status: 'unknown' };
+      if (!r) return { status: 'unknown', orphan: await this.missingParent(conn, taskId) };
       const progress = num(r['progress']);
       if (progress >= 1) return { status: 'done' };
       if (r['run'] === RunStatus.CANCEL) return { status: 'cancelled' };
@@ -445,6 +445,23 @@ export class TaskDb {
       };
       return { status: 'ok', task };
     });
+  }
+
+  /** Which row of a task's document -> knowledge base -> tenant chain is missing (the first one). */
+  private async missingParent(conn: Queryable, taskId: string): Promise<{ missing: 'document' | 'knowledgebase' | 'tenant'; id: string }> {
+    const [r] = await this.rows(
+      conn,
+      `SELECT t.doc_id, d.id AS d_id, d.kb_id, k.id AS k_id, k.tenant_id, tn.id AS tn_id
+         FROM task t
+         LEFT JOIN document d ON d.id = t.doc_id
+         LEFT JOIN knowledgebase k ON k.id = d.kb_id
+         LEFT JOIN tenant tn ON tn.id = k.tenant_id
+        WHERE t.id = ?`,
+      [taskId],
+    );
+    if (!r || r['d_id'] == null) return { missing: 'document', id: str(r?.['doc_id']) };
+    if (r['k_id'] == null) return { missing: 'knowledgebase', id: str(r['kb_id']) };
+    return { missing: 'tenant', id: str(r['tenant_id']) };
   }
 
   /**

@@ -67,7 +67,11 @@ export interface TaskRow {
 }
 
 export type ReceiveResult =
-  | { status: 'unknown' }
+  /**
+   * no such task, or (`orphan`) a task row whose document, knowledge base or tenant is gone: the
+   * caller can fail that row with a reason instead of leaving it queued forever
+   */
+  | { status: 'unknown'; orphan?: { missing: 'document' | 'knowledgebase' | 'tenant'; id: string } }
   | { status: 'done' }
   | { status: 'cancelled' }
   | { status: 'failed' }

@@ -54,11 +54,21 @@ describe('receiveTask', () => {
   });
 
   it('unknown: no task row, or a task whose document is gone', async () => {
-    expect(await t.db.receiveTask(newId())).toEqual({ status: 'unknown' });
+    expect(await t.db.receiveTask(newId())).toEqual({ status: 'unknown', orphan: undefined });
     const s = await seedDocument(t.db);
     await t.raw.query('DELETE FROM document WHERE id = ?', [s.doc.id]);
-    expect(await t.db.receiveTask(s.tasks[0]!.id)).toEqual({ status: 'unknown' });
+    expect(await t.db.receiveTask(s.tasks[0]!.id)).toEqual({ status: 'unknown', orphan: { missing: 'document', id: s.doc.id } });
     expect((await t.db.getTask(s.tasks[0]!.id))!.retry_count).toBe(0);
+  });
+
+  it('unknown: names the missing knowledge base or tenant of an orphaned task', async () => {
+    // private knowledge bases: the shared tenant and default knowledge base stay intact for other tests
+    const a = await seedDocument(t.db, { kbName: 'orphaned-by-kb' });
+    await t.raw.query('DELETE FROM knowledgebase WHERE id = ?', [a.kb.id]);
+    expect(await t.db.receiveTask(a.tasks[0]!.id)).toEqual({ status: 'unknown', orphan: { missing: 'knowledgebase', id: a.kb.id } });
+    const b = await seedDocument(t.db, { kbName: 'orphaned-by-tenant' });
+    await t.raw.query("UPDATE knowledgebase SET tenant_id = 'tenant-that-is-gone' WHERE id = ?", [b.kb.id]);
+    expect(await t.db.receiveTask(b.tasks[0]!.id)).toEqual({ status: 'unknown', orphan: { missing: 'tenant', id: 'tenant-that-is-gone' } });
   });
 
   it('done: a duplicate delivery of a finished task changes nothing', async () => {

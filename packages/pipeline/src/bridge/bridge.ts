@@ -46,6 +46,14 @@ type Outcome = keyof BridgeStats;
 
 const CANCELLED_MSG = 'Task has been cancelled. [Canceled]';
 
+/** A task type is shown at most this long in messages and logs (the queue entry may hold anything). */
+const SHOWN_TYPE_CHARS = 64;
+
+function shownType(taskType: string): string {
+  if (taskType.length <= SHOWN_TYPE_CHARS) return `"${taskType}"`;
+  return `"${taskType.slice(0, SHOWN_TYPE_CHARS)}..." (${taskType.length.toLocaleString('en-US')} characters)`;
+}
+
 function toContext(row: Extract<ReceiveResult, { status: 'ok' }>['task']): TaskContext {
   return {
     task_id: row.task_id,
@@ -113,9 +121,9 @@ export function createBridge(deps: BridgeDeps) {
         return 'forwarded';
       }
       await deps.taskdb.applyProgress([
-        { taskId, progress: -1, msg: `Ragline does not run task type "${taskType}"; only standard chunking tasks are supported.` },
+        { taskId, progress: -1, msg: `Ragline does not run task type ${shownType(taskType)}; only standard chunking tasks are supported.` },
       ]);
-      log.warn({ task_id: taskId, task_type: taskType }, 'unsupported task type failed');
+      log.warn({ task_id: taskId, task_type: taskType.slice(0, SHOWN_TYPE_CHARS) }, 'unsupported task type failed');
       return 'unsupported';
     }
     if (await deps.isCancelled(taskId)) {
@@ -150,7 +158,12 @@ export function createBridge(deps: BridgeDeps) {
     const received = await deps.taskdb.receiveTask(taskId);
     switch (received.status) {
       case 'unknown':
-        log.warn({ task_id: taskId }, 'collect task is unknown');
+        log.warn({ task_id: taskId, orphan: received.orphan }, 'collect task is unknown');
+        if (received.orphan) {
+          // the task row is still there: say why it will never run instead of leaving it queued
+          const what = { document: 'document', knowledgebase: 'knowledge base', tenant: 'tenant' }[received.orphan.missing];
+          await deps.taskdb.applyProgress([{ taskId, progress: -1, msg: `Task dropped: its ${what} ${received.orphan.id} no longer exists.` }]);
+        }
         return 'unknown';
       case 'done':
         log.info({ task_id: taskId }, 'task already done: duplicate delivery dropped');
