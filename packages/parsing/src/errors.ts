@@ -30,6 +30,11 @@ export class ParseError extends Error {
   }
 }
 
+/** The one message for a file over the size limit, wherever the limit is hit (object fetch or parse). */
+export function fileTooLargeError(name: string, size: number, maxBytes: number): ParseError {
+  return new ParseError('too_large', `file too large: ${name} is ${size} bytes, the limit is ${maxBytes} bytes. Split the file and upload the parts.`);
+}
+
 /** The hashing module was used before `initHashing()` resolved: a programming error, not bad input. */
 export class HashingNotInitializedError extends Error {
   override readonly name = 'HashingNotInitializedError';

@@ -1,4 +1,4 @@
-export { ParseError, HashingNotInitializedError, type ParseErrorCode } from './errors.js';
+export { ParseError, HashingNotInitializedError, fileTooLargeError, type ParseErrorCode } from './errors.js';
 export { countTokens, truncateTokens } from './tokens.js';
 export { initHashing, chunkId, xxh64Hex, utf8SurrogatePass } from './hash.js';
 export { tokenize, fineGrainedTokenize, FINE_GRAINED_CJK_MIN_LENGTH } from './tokenize.js';

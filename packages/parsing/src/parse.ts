@@ -1,5 +1,5 @@
 import type { ArchiveLimits } from './archive.js';
-import { ParseError } from './errors.js';
+import { ParseError, fileTooLargeError } from './errors.js';
 import { extensionOf, formatFor, supportedExtensions } from './formats/index.js';
 import type { ByteSource } from './formats/pdf.js';
 import { tableFormat } from './formats/table.js';
@@ -58,12 +58,7 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
   const plan = planParser(parserId, named.id);
   // The table method reads plain text as a delimited table (RAGFlow's table parser on .txt).
   const format = plan.method === 'table' ? tableFormat : named;
-  if (size > maxBytes) {
-    throw new ParseError(
-      'too_large',
-      `file too large: ${name} is ${size} bytes, the limit is ${maxBytes} bytes. Split the file and upload the parts.`,
-    );
-  }
+  if (size > maxBytes) throw fileTooLargeError(name, size, maxBytes);
   if (!Number.isInteger(fromPage) || !Number.isInteger(toPage) || fromPage < 0 || toPage <= fromPage) {
     throw new ParseError('page_range', `invalid page range for ${name}: from ${fromPage} to ${toPage}`);
   }

@@ -140,6 +140,17 @@ describe('parser stage', () => {
     expect(await w.count(w.names.streams.index)).toBe(0);
   });
 
+  it('fails a file over the size limit with the file name and the limit, for whole and ranged reads alike', async () => {
+    for (const name of ['big.md', 'big.pdf']) {
+      const task = parseTask({ doc_name: name, location: `over/${name}` });
+      await w.store.put(task.bucket, task.location, Buffer.alloc(5000, 0x20));
+      const err = await parser({ maxFileBytes: 4096 })(w.taskMessage(task), w.ctx()).catch((e: unknown) => e);
+      expect((err as { retryable?: boolean }).retryable).toBe(false);
+      expect((err as Error).message).toBe(`file too large: ${name} is 5000 bytes, the limit is 4096 bytes. Split the file and upload the parts.`);
+    }
+    expect(await w.count(w.names.streams.chunks)).toBe(0);
+  });
+
   it('fails permanently with a clear message for an empty file', async () => {
     const task = parseTask();
     await w.store.put(task.bucket, task.location, Buffer.alloc(0));

@@ -6,6 +6,7 @@ import {
   ParseSandbox,
   buildChunks,
   chunkDocument,
+  fileTooLargeError,
   formatFor,
   initHashing,
   type ByteSource,
@@ -93,7 +94,7 @@ export function createParseHandler(deps: ParseStageDeps) {
     const file = await withSpan(deps.tracer, 'fetch object', { attributes: { 'ragline.object.bucket': task.bucket } }, async (span) => {
       if (formatFor(task.doc_name)?.readsRanges) {
         const { size } = await deps.store.stat(task.bucket, task.location);
-        if (size > limits.maxFileBytes) throw new ObjectTooLargeError(task.bucket, task.location, size, limits.maxFileBytes);
+        if (size > limits.maxFileBytes) throw fileTooLargeError(task.doc_name, size, limits.maxFileBytes);
         span.setAttributes({ 'ragline.object.bytes': size, 'ragline.object.ranged': true });
         const source: ByteSource = {
           size,
@@ -105,9 +106,15 @@ export function createParseHandler(deps: ParseStageDeps) {
         };
         return { source } satisfies Partial<ParseInput>;
       }
-      const data = await deps.store.get(task.bucket, task.location, { maxBytes: limits.maxFileBytes });
-      span.setAttribute('ragline.object.bytes', data.byteLength);
-      return { data } satisfies Partial<ParseInput>;
+      try {
+        const data = await deps.store.get(task.bucket, task.location, { maxBytes: limits.maxFileBytes });
+        span.setAttribute('ragline.object.bytes', data.byteLength);
+        return { data } satisfies Partial<ParseInput>;
+      } catch (e) {
+        // the user knows the file by its name, not by its storage key: same message as a parse-time size check
+        if (e instanceof ObjectTooLargeError) throw fileTooLargeError(task.doc_name, e.size, e.maxBytes);
+        throw e;
+      }
     });
     ctx.working();
 
