@@ -50,8 +50,8 @@ const deadLetters = runBatchConsumer({
   consumer: rt.names.consumers.monitorDlq,
   stage: 'monitor',
   schema: DeadLetter,
-  // a dead letter that cannot be applied is logged, never dead-lettered again
-  dlqSubject: `${rt.names.subjectPrefix}.dlq_unprocessable`,
+  // a dead letter that cannot be applied is logged and terminated (it stays in the DLQ stream), never dead-lettered again
+  dlqSubject: null,
   maxDeliver: cfg.NATS_MAX_DELIVER,
   logger: rt.logger,
   handler: createDeadLetterHandler({ taskdb, logger: rt.logger, info, metrics }),

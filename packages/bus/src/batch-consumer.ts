@@ -60,7 +60,11 @@ export interface BatchConsumerOptions<S extends z.ZodType> {
   /** how long a fetch waits to fill a batch; default 250 ms (bounds write latency) */
   maxWaitMs?: number;
   handler: (items: BatchItem<z.output<S>>[]) => Promise<void | BatchOutcome<z.output<S>>>;
-  dlqSubject: string;
+  /**
+   * where messages that fail their contract or exhaust their deliveries go; null for a consumer of the
+   * dead-letter stream itself: such messages are logged and terminated (the stream keeps them)
+   */
+  dlqSubject: string | null;
   maxDeliver?: number;
   logger: Logger;
   /** tracer for the batch and per-message spans; default the global provider's `@ragline/bus` tracer */
@@ -99,6 +103,17 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
   let stopping = false;
 
   async function deadLetter(f: Fetched, err: unknown): Promise<void> {
+    if (opts.dlqSubject === null) {
+      const info = errorInfo(err);
+      log.error(
+        { subject: f.m.subject, stream_seq: f.m.info.streamSequence, msg_id: f.m.headers?.get('Nats-Msg-Id') || undefined, deliveries: f.m.info.deliveryCount, err: info },
+        'unprocessable message dropped',
+      );
+      f.span?.addEvent('dropped', { 'error.message': info.message });
+      stats.deadLettered++;
+      f.m.term();
+      return;
+    }
     const dl = await publishDeadLetter(publisher, f.m, err, {
       stage: opts.stage,
       stream: opts.stream,

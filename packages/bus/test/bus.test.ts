@@ -287,6 +287,51 @@ describe('runBatchConsumer', () => {
   });
 });
 
+describe('runBatchConsumer without a dead-letter subject (the DLQ consumer)', () => {
+  it('logs and terminates an invalid dead letter and one it cannot apply, instead of retrying them', async () => {
+    const t = await setup({ ackWaitMs: 1000, maxDeliver: 2 });
+    const pub = new Publisher(t.nc);
+    const dead: DeadLetter = {
+      v: 1,
+      kind: 'dead_letter',
+      stage: 'parser',
+      subject: 'x',
+      stream_seq: 1,
+      deliveries: 1,
+      error: { name: 'Error', message: 'boom', retryable: false },
+      task_id: 't1',
+      doc_id: 'd1',
+      data_b64: '',
+      headers: {},
+      at: Date.now(),
+    };
+    await pub.publishRaw(t.names.subjects.dlq('parser'), new TextEncoder().encode('not a dead letter'), { msgID: 'bad', taskId: 't0' });
+    await pub.publish(t.names.subjects.dlq('parser'), DeadLetter, dead, { msgID: 'unappliable', taskId: 't1' });
+    let calls = 0;
+    const bc = runBatchConsumer({
+      nc: t.nc,
+      stream: t.names.streams.dlq,
+      consumer: t.names.consumers.monitorDlq,
+      stage: 'monitor',
+      schema: DeadLetter,
+      dlqSubject: null,
+      maxDeliver: 2,
+      logger,
+      handler: async () => {
+        calls++;
+        throw new PermanentError('cannot apply');
+      },
+    });
+    cleanups.push(() => bc.stop(1000));
+    await waitFor(() => bc.stats.deadLettered === 2);
+    // past the ack wait: nothing comes back, nothing stays pending, and both stay in the stream
+    await sleep(2500);
+    expect(calls).toBe(1);
+    const lag = await consumerLag(t.jsm, t.names.streams.dlq, t.names.consumers.monitorDlq);
+    expect(lag).toMatchObject({ pending: 0, ackPending: 0, streamMessages: 2 });
+  });
+});
+
 describe('runBatchConsumer deferral', () => {
   it('redelivers only the items a handler defers, after its delay, with their delivery count', async () => {
     const t = await setup({ maxDeliver: 3 });
