@@ -18,4 +18,4 @@ export {
   type EmbedChunksResult,
   type RagflowChunkText,
 } from './embed.js';
-export { fitsInTokens, preloadTokenizer, type Tokenizer } from './tokens.js';
+export { fitsInTokens, type Tokenizer } from './tokens.js';

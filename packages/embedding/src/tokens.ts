@@ -41,11 +41,6 @@ export function fitsInTokens(text: string, max: number): boolean {
   return text.length <= max && Buffer.byteLength(text, 'utf8') <= max;
 }
 
-/** Loads the default tokenizer and builds its tables now, so the first batch does not pay for it. */
-export async function preloadTokenizer(): Promise<void> {
-  (await defaultTokenizer()).countTokens('ready');
-}
-
 export async function sumTokens(texts: readonly string[], countTokens?: (s: string) => number): Promise<number> {
   const count = countTokens ?? (await defaultTokenizer()).countTokens;
   let total = 0;
