@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DocumentRow, QueuedTask } from '@ragline/taskdb';
 import { makeDocx, makeXlsx } from '../../../packages/parsing/test/office-fixtures.js';
 import { makeTextPdf } from '../../support/pdf.js';
@@ -185,8 +186,8 @@ async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T
 export async function enqueueLoad(
   env: Environment,
   docs: readonly LoadDoc[],
-  /** kb: knowledge base name (default a new one per call); enqueue: false writes the rows only */
-  opts: { kb?: string; parserConfig?: Record<string, unknown>; enqueue?: boolean } = {},
+  /** kb: knowledge base name (default a new one per call); enqueue: false writes the rows only; spreadMs: see enqueuePlan */
+  opts: { kb?: string; parserConfig?: Record<string, unknown>; enqueue?: boolean; spreadMs?: number } = {},
 ): Promise<LoadPlan> {
   // a knowledge base per load by default, so its counts (MySQL and doc store) cover exactly this load
   const kb = opts.kb ?? `load-${randomBytes(3).toString('hex')}`;
@@ -199,12 +200,22 @@ export async function enqueueLoad(
     return { doc: r.doc, tasks: r.tasks, kbId: r.kb.id, tenantId: r.tenantId, name: d.name, format: d.format, data: d.data } satisfies LoadPlanDoc;
   });
   const plan: LoadPlan = { docs: added, taskIds: added.flatMap((d) => d.tasks.map((t) => t.id)) };
-  if (opts.enqueue !== false) await enqueuePlan(env, plan);
+  if (opts.enqueue !== false) await enqueuePlan(env, plan, { spreadMs: opts.spreadMs });
   return plan;
 }
 
-/** XADDs every task of the plan (RAGFlow's message: the task row), spread over the environment's queues. */
-export async function enqueuePlan(env: Environment, plan: LoadPlan): Promise<void> {
+/**
+ * XADDs every task of the plan (RAGFlow's message: the task row), spread over the environment's
+ * queues. With `spreadMs` the tasks go in ten waves over that time instead of all at once, so the
+ * bridge is still handing work off when a fault hits the middle of the load.
+ */
+export async function enqueuePlan(env: Environment, plan: LoadPlan, opts: { spreadMs?: number } = {}): Promise<void> {
   const all = plan.docs.flatMap((d) => d.tasks);
-  await inParallel(all, 16, (t, i) => env.producer.enqueue(env.queues[i % env.queues.length]!, { ...t }));
+  const waves = opts.spreadMs ? 10 : 1;
+  const size = Math.ceil(all.length / waves);
+  for (let w = 0; w < waves; w++) {
+    if (w > 0) await sleep(opts.spreadMs! / waves);
+    const wave = all.slice(w * size, (w + 1) * size);
+    await inParallel(wave, 16, (t, i) => env.producer.enqueue(env.queues[(w * size + i) % env.queues.length]!, { ...t }));
+  }
 }
