@@ -17,6 +17,8 @@ const registry = createEmbeddingRegistry({
   logger: rt.logger,
 });
 const inFlight = new InFlightTasks();
+// while Redis is down, stop pulling instead of using up the batches' deliveries
+const gate = rt.dependencyGate();
 const consumer = runConsumer({
   nc: rt.nc,
   stream: rt.names.streams.chunks,
@@ -29,8 +31,8 @@ const consumer = runConsumer({
   logger: rt.logger,
   tracer: rt.tracer,
   // a backend whose circuit is open stops this replica pulling instead of burning redeliveries
-  canPull: registry.canPull,
-  handler: inFlight.wrap(createEmbedHandler({
+  canPull: () => registry.canPull() && gate.canPull(),
+  handler: gate.guard(inFlight.wrap(createEmbedHandler({
     backendFor: (task) => registry.forEmbdId(task.embd_id),
     dims: createKbDimensionGuard(rt.redis),
     publisher: rt.publisher,
@@ -38,7 +40,7 @@ const consumer = runConsumer({
     isCancelled: cancelChecker(rt.redis),
     logger: rt.logger,
     tracer: rt.tracer,
-  }), (m) => m.task),
+  }), (m) => m.task)),
 });
 rt.onStop(consumer);
 rt.startHeartbeat(

@@ -8,6 +8,8 @@ const cfg = loadEnv();
 const rt = await startRuntime('indexer', cfg);
 const docstore = docStoreFromConfig(cfg);
 const inFlight = new InFlightTasks();
+// while Redis is down, stop pulling instead of using up the batches' deliveries
+const gate = rt.dependencyGate();
 const taskState = await TaskStateStore.open(rt.nc, rt.names.taskStateBucket);
 const consumer = runConsumer({
   nc: rt.nc,
@@ -20,7 +22,8 @@ const consumer = runConsumer({
   dlqSubject: rt.names.subjects.dlq('indexer'),
   logger: rt.logger,
   tracer: rt.tracer,
-  handler: inFlight.wrap(createIndexHandler({
+  canPull: gate.canPull,
+  handler: gate.guard(inFlight.wrap(createIndexHandler({
     docstore,
     taskState,
     publisher: rt.publisher,
@@ -30,7 +33,7 @@ const consumer = runConsumer({
     progress: progressReporter(rt.publisher, rt.names, 'indexer'),
     logger: rt.logger,
     tracer: rt.tracer,
-  }), (m) => m.task),
+  }), (m) => m.task)),
 });
 rt.onStop(consumer);
 rt.onStop(() => docstore.close());

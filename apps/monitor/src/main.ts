@@ -11,6 +11,7 @@ import {
   createMonitorMetrics,
   createMonitorServer,
   createProgressWriter,
+  taskDbDependency,
   lockOwner,
   queueAheadCounter,
   recoverUnheldTasks,
@@ -28,6 +29,8 @@ await taskdb.migrate();
 const queues = cfg.RAGFLOW_QUEUES ? cfg.RAGFLOW_QUEUES.split(',') : ragflowQueueNames(cfg.RAGFLOW_QUEUE_NAMING);
 const metrics = createMonitorMetrics(rt.registry);
 const info = new TaskInfoStore(rt.redis);
+// while MySQL (or Redis) is down, stop fetching events instead of using up their deliveries
+const gate = rt.dependencyGate([taskDbDependency(taskdb)]);
 if (cfg.STUCK_TASK_MS < cfg.NATS_DUPLICATE_WINDOW_MS) {
   // the bridge republishes a re-enqueued task with the same message id: inside the window JetStream drops it
   rt.logger.warn({ STUCK_TASK_MS: cfg.STUCK_TASK_MS, NATS_DUPLICATE_WINDOW_MS: cfg.NATS_DUPLICATE_WINDOW_MS }, 'STUCK_TASK_MS is below the dedupe window');
@@ -42,7 +45,8 @@ const events = runBatchConsumer({
   dlqSubject: rt.names.subjects.dlq('monitor'),
   maxDeliver: cfg.NATS_MAX_DELIVER,
   logger: rt.logger,
-  handler: createProgressWriter({ taskdb, logger: rt.logger, info, metrics }),
+  canPull: gate.canPull,
+  handler: gate.guard(createProgressWriter({ taskdb, logger: rt.logger, info, metrics })),
 });
 const deadLetters = runBatchConsumer({
   nc: rt.nc,
@@ -54,7 +58,8 @@ const deadLetters = runBatchConsumer({
   dlqSubject: null,
   maxDeliver: cfg.NATS_MAX_DELIVER,
   logger: rt.logger,
-  handler: createDeadLetterHandler({ taskdb, logger: rt.logger, info, metrics }),
+  canPull: gate.canPull,
+  handler: gate.guard(createDeadLetterHandler({ taskdb, logger: rt.logger, info, metrics })),
 });
 
 // One monitor at a time does the cluster-wide chores (RAGFlow's clean_task_executor lock); the

@@ -1,6 +1,6 @@
 import { runConsumer } from '@ragline/bus';
 import { TaskMessage } from '@ragline/contracts';
-import { createParseHandler, objectStoreFromConfig } from '@ragline/pipeline/parser';
+import { createParseHandler, objectStoreDependency, objectStoreFromConfig } from '@ragline/pipeline/parser';
 import { InFlightTasks, cancelChecker, consumerLoad, progressReporter, startRuntime } from '@ragline/pipeline/runtime';
 import { loadEnv } from './env.js';
 
@@ -8,6 +8,8 @@ const cfg = loadEnv();
 const rt = await startRuntime('parser', cfg);
 const store = objectStoreFromConfig(cfg);
 const inFlight = new InFlightTasks();
+// while the object store or Redis is down, stop pulling instead of using up the tasks' deliveries
+const gate = rt.dependencyGate([objectStoreDependency(store)]);
 const consumer = runConsumer({
   nc: rt.nc,
   stream: rt.names.streams.tasks,
@@ -19,7 +21,8 @@ const consumer = runConsumer({
   dlqSubject: rt.names.subjects.dlq('parser'),
   logger: rt.logger,
   tracer: rt.tracer,
-  handler: inFlight.wrap(createParseHandler({
+  canPull: gate.canPull,
+  handler: gate.guard(inFlight.wrap(createParseHandler({
     store,
     publisher: rt.publisher,
     names: rt.names,
@@ -34,7 +37,7 @@ const consumer = runConsumer({
       parseTimeoutMs: cfg.PARSER_TIMEOUT_MS,
       parseMaxHeapMb: cfg.PARSER_MAX_HEAP_MB,
     },
-  }), (m) => m.task),
+  }), (m) => m.task)),
 });
 rt.onStop(consumer);
 rt.startHeartbeat(

@@ -75,6 +75,8 @@ export interface BatchConsumerOptions<S extends z.ZodType> {
    * completion, dead letter). Default true; false leaves only the linked batch span.
    */
   messageSpans?: boolean;
+  /** hook to pause fetching while a dependency is down (see DependencyGate) */
+  canPull?: () => boolean | Promise<boolean>;
 }
 
 /** A fetched message with its carried context and (when enabled) its own span. */
@@ -241,6 +243,10 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
 
   async function loop(consumer: Consumer): Promise<void> {
     while (!stopping) {
+      if (opts.canPull && !(await opts.canPull())) {
+        await sleep(500);
+        continue;
+      }
       const msgs: JsMsg[] = [];
       try {
         const iter = await consumer.fetch({ max_messages: opts.maxBatch ?? 256, expires: Math.max(1000, opts.maxWaitMs ?? 250) });

@@ -8,3 +8,4 @@ export * from './task-state.js';
 export type { NatsConnection } from '@nats-io/transport-node';
 export type { JetStreamManager, JsMsg } from '@nats-io/jetstream';
 export * from './dead-letter.js';
+export * from './gate.js';

@@ -36,3 +36,20 @@ export function isMissingStreamError(err: unknown): boolean {
   const message = err instanceof Error ? err.message : String(err);
   return /^NOGROUP\b/.test(message) || /no such key/i.test(message);
 }
+
+/** Replies of a server that is up but cannot serve yet: loading its data after a restart, or no master. */
+const UNAVAILABLE_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/**
+ * True when a Redis call failed because the server cannot be reached or is not serving yet (the
+ * client ran out of reconnect attempts for the command, the connection closed, the server is
+ * loading its AOF after a restart), as opposed to a bad command: callers should wait for Redis,
+ * not count the failure against their work. Looks through QueueError to its cause. Socket error
+ * codes (ECONNREFUSED...) are deliberately not enough: ioredis reports those as events, not command
+ * errors, and other clients (MySQL) fail with the same codes.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  const e = err instanceof QueueError && err.cause !== undefined ? err.cause : err;
+  if (!(e instanceof Error)) return false;
+  return e.name === 'MaxRetriesPerRequestError' || /^Connection is closed/.test(e.message) || UNAVAILABLE_REPLY.test(e.message);
+}

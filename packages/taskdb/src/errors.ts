@@ -42,6 +42,31 @@ const RETRYABLE_CODES = new Set([
   'ER_CLIENT_INTERACTION_TIMEOUT',
 ]);
 
+/** Codes that say the server cannot be reached or went away (not a problem of one statement). */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+]);
+
+/**
+ * True when a taskdb call failed because MySQL is unreachable (refused, reset, timed out, shutting
+ * down), as opposed to a deadlock or a bad statement: a caller should wait for the server, not
+ * count the failure against the work it was doing.
+ */
+export function isTaskDbUnavailable(err: unknown): boolean {
+  return err instanceof TaskDbError && err.code !== undefined && UNAVAILABLE_CODES.has(err.code);
+}
+
 /** Codes worth an immediate in-process retry of a whole transaction. */
 export const TRANSACTION_RETRY_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 

@@ -1,6 +1,6 @@
 export { createTaskDb, TaskDb, resolveTaskDbOptions, DEFAULT_PARSER_CONFIG, ABANDON_MESSAGE, RECEIVED_MESSAGE, QUEUED_MESSAGE } from './taskdb.js';
 export type { TaskStateFilter } from './taskdb.js';
-export { TaskDbError, TaskDbNotFoundError, isRetryableCode, toTaskDbError } from './errors.js';
+export { TaskDbError, TaskDbNotFoundError, isRetryableCode, isTaskDbUnavailable, toTaskDbError } from './errors.js';
 export {
   TASK_MAX_LOG_LENGTH,
   appendProgressMsg,

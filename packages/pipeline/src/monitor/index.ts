@@ -7,3 +7,4 @@ export * from './holders.js';
 export * from './recovery.js';
 export * from './task-info.js';
 export * from './metrics.js';
+export * from './dependencies.js';

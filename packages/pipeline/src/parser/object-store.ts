@@ -1,5 +1,6 @@
 import { dataPaths, type CommonEnv } from '@ragline/config';
-import { createLocalStore, createS3Store, parseS3Endpoint, type ObjectStore } from '@ragline/storage';
+import type { Dependency } from '@ragline/bus';
+import { StorageUnavailableError, createLocalStore, createS3Store, parseS3Endpoint, type ObjectStore } from '@ragline/storage';
 
 /** MinIO/S3 when S3_ENDPOINT is set, else a local folder under RAGLINE_DATA_DIR. */
 export function objectStoreFromConfig(cfg: CommonEnv): ObjectStore {
@@ -12,4 +13,13 @@ export function objectStoreFromConfig(cfg: CommonEnv): ObjectStore {
     bucket: cfg.S3_BUCKET,
     prefixPath: cfg.S3_PREFIX_PATH,
   });
+}
+
+/** The object store as a DependencyGate sees it: down while calls fail as unavailable, back when its health check passes. */
+export function objectStoreDependency(store: ObjectStore): Dependency {
+  return {
+    name: 'object store',
+    isOutage: (err) => err instanceof StorageUnavailableError,
+    probe: () => store.health(),
+  };
 }

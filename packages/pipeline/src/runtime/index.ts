@@ -4,3 +4,4 @@ export * from './runtime.js';
 export * from './cancel.js';
 export * from './batches.js';
 export * from './progress.js';
+export * from './dependencies.js';

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { Publisher, connectNats, ensureTopology, type JetStreamManager, type NatsConnection } from '@ragline/bus';
+import { DependencyGate, Publisher, connectNats, ensureTopology, type Dependency, type JetStreamManager, type NatsConnection } from '@ragline/bus';
 import { dataPaths, secretValues, type CommonEnv } from '@ragline/config';
 import { topologyNames, type Stage, type TopologyNames } from '@ragline/contracts';
 import { HeartbeatReporter, createRedis } from '@ragline/redis-queue';
@@ -16,6 +16,7 @@ import {
 import { createLogger, startTelemetry, type Logger, type Telemetry, type Tracer } from '@ragline/telemetry';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
+import { redisDependency } from './dependencies.js';
 
 export const VERSION = '0.1.0';
 
@@ -93,6 +94,11 @@ export interface StageRuntime {
   /** heartbeats every HEARTBEAT_INTERVAL_MS; `load` (refreshed on the same period) fills pending/lag */
   startHeartbeat(snapshot: () => HeartbeatCounters, load?: HeartbeatLoad): void;
   serveHealth(checks?: Record<string, ReadinessCheck>): Promise<number | undefined>;
+  /**
+   * A gate that stops this stage's consumers pulling while Redis or one of `more` (MySQL, the object
+   * store) is down, so an outage does not use up the messages' deliveries; stopped on shutdown.
+   */
+  dependencyGate(more?: Dependency[]): DependencyGate;
   shutdown(reason: string): Promise<void>;
 }
 
@@ -202,6 +208,11 @@ export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: 
         },
       });
       return listen(server, cfg.HEALTH_PORT, cfg.HEALTH_HOST);
+    },
+    dependencyGate(more = []) {
+      const gate = new DependencyGate({ dependencies: [redisDependency(redis), ...more], logger });
+      components.push(async () => gate.stop());
+      return gate;
     },
     shutdown,
   };
