@@ -8,20 +8,30 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectNats, deleteTopology } from '@ragline/bus';
 import { topologyNames } from '@ragline/contracts';
-import { createLanceDocStore } from '@ragline/docstore';
+import { createElasticDocStore, createLanceDocStore, type DocStore } from '@ragline/docstore';
 import { RagflowQueueProducer, createRedis } from '@ragline/redis-queue';
-import { createLocalStore } from '@ragline/storage';
+import { createLocalStore, createObjectStore } from '@ragline/storage';
 import { createTaskDb } from '@ragline/taskdb';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APPS = ['ingest-bridge', 'parser', 'embedder', 'indexer', 'monitor'] as const;
 export type App = (typeof APPS)[number];
 
+export interface EnvironmentOptions {
+  /**
+   * Settings only the app processes get, on top of `env` (which the test's own connections use): e.g.
+   * apps reach MySQL through a fault proxy while the test checks the database directly.
+   */
+  appEnv?: (env: Readonly<Record<string, string>>) => Record<string, string>;
+}
+
 /**
  * A private Ragline environment on the machine's real NATS, Redis and MariaDB: its own stream and
- * subject prefixes, Redis key prefix and queue names, MySQL database and data dir.
+ * subject prefixes, Redis key prefix and queue names, MySQL database and data dir. `extraEnv` may
+ * point it elsewhere (private servers, S3_* for an S3 object store, ELASTICSEARCH_URL), for the apps
+ * and the test's own clients alike.
  */
-export async function createEnvironment(extraEnv: Record<string, string> = {}) {
+export async function createEnvironment(extraEnv: Record<string, string> = {}, opts: EnvironmentOptions = {}) {
   const id = randomBytes(4).toString('hex');
   const dataDir = mkdtempSync(join(tmpdir(), `ragline-e2e-${id}-`));
   const database = `ragline_e2e_${id}`;
@@ -46,7 +56,10 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}) {
   const taskdb = createTaskDb({ url: env.MYSQL_URL });
   await taskdb.migrate();
   const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX });
-  const store = createLocalStore({ root: join(dataDir, 'objects') });
+  const store = env.S3_ENDPOINT
+    ? createObjectStore({ endpoint: env.S3_ENDPOINT, accessKey: env.S3_ACCESS_KEY, secretKey: env.S3_SECRET_KEY, localRoot: join(dataDir, 'objects') })
+    : createLocalStore({ root: join(dataDir, 'objects') });
+  const appEnv = { ...env, ...opts.appEnv?.(env) };
   const producer = new RagflowQueueProducer(redis);
   const names = topologyNames(env.RAGLINE_SUBJECT_PREFIX, env.RAGLINE_STREAM_PREFIX);
   const procs = new Map<string, ChildProcess>();
@@ -54,7 +67,7 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}) {
 
   function start(app: App, replica = 0, more: Record<string, string> = {}): ChildProcess {
     const p = spawn(process.execPath, [join(ROOT, 'apps', app, 'dist', 'main.js')], {
-      env: { ...process.env, ...env, RAGLINE_REPLICA: `e2e_${id}_${replica}`, ...more },
+      env: { ...process.env, ...appEnv, RAGLINE_REPLICA: `e2e_${id}_${replica}`, ...more },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const s of [p.stdout!, p.stderr!]) createInterface({ input: s }).on('line', (line) => logs.push({ app: `${app}.${replica}`, line }));
@@ -78,6 +91,8 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}) {
   return {
     id,
     env,
+    /** what the app processes get (env plus EnvironmentOptions.appEnv) */
+    appEnv,
     queues,
     dataDir,
     taskdb,
@@ -92,7 +107,11 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}) {
     startAll() {
       for (const a of APPS) start(a);
     },
-    docstore: () => createLanceDocStore({ dir: join(dataDir, 'docstore') }),
+    /** the doc store the apps write: Elasticsearch when ELASTICSEARCH_URL is set, else the embedded one */
+    docstore: (): DocStore =>
+      env.ELASTICSEARCH_URL
+        ? createElasticDocStore({ node: env.ELASTICSEARCH_URL, username: env.ES_USERNAME, password: env.ES_PASSWORD })
+        : createLanceDocStore({ dir: join(dataDir, 'docstore') }),
     async waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 90_000): Promise<T> {
       const end = Date.now() + timeoutMs;
       while (Date.now() < end) {
