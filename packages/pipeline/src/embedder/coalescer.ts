@@ -80,6 +80,8 @@ export class CoalescingBackend implements EmbeddingBackend {
   private readonly queue: Request[] = [];
   private queuedTexts = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** the model's vector size once a call learnt it */
+  private knownDim: number | undefined;
 
   constructor(
     readonly inner: EmbeddingBackend,
@@ -97,9 +99,16 @@ export class CoalescingBackend implements EmbeddingBackend {
     return this.opts.breaker;
   }
 
+  /**
+   * The model's vector size. Only the call that learns it goes through the breaker: the embedder
+   * asks before every batch, and a cached answer counted as a backend success would reset the
+   * breaker's failure count each time, so under load it never opened however often the server failed.
+   */
   dimension(): Promise<number> {
+    if (this.knownDim !== undefined) return Promise.resolve(this.knownDim);
     const b = this.opts.breaker;
-    return b ? b.run(() => this.inner.dimension()) : this.inner.dimension();
+    const learn = b ? b.run(() => this.inner.dimension()) : this.inner.dimension();
+    return learn.then((d) => (this.knownDim = d));
   }
 
   embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
