@@ -129,10 +129,11 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}, o
     async addDocument(
       name: string,
       content: string | Buffer | null,
-      opts: { kb?: string; parserConfig?: Record<string, unknown>; type?: string; info?: { pages?: number; rows?: number } } = {},
+      /** tenant: tenant name (default "e2e"); a tenant of its own gives a load its own doc store table */
+      opts: { kb?: string; tenant?: string; parserConfig?: Record<string, unknown>; type?: string; info?: { pages?: number; rows?: number } } = {},
     ) {
       const embdId = 'ragline-hash-1024@Ragline';
-      const tenantId = await taskdb.ensureTenant({ name: 'e2e', embdId });
+      const tenantId = await taskdb.ensureTenant({ name: opts.tenant ?? 'e2e', embdId });
       const kb = await taskdb.ensureKnowledgebase({
         name: opts.kb ?? 'e2e',
         tenantId,

@@ -186,14 +186,19 @@ async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T
 export async function enqueueLoad(
   env: Environment,
   docs: readonly LoadDoc[],
-  /** kb: knowledge base name (default a new one per call); enqueue: false writes the rows only; spreadMs: see enqueuePlan */
-  opts: { kb?: string; parserConfig?: Record<string, unknown>; enqueue?: boolean; spreadMs?: number } = {},
+  /** kb, tenant: names (default new ones per call); enqueue: false writes the rows only; spreadMs: see enqueuePlan */
+  opts: { kb?: string; tenant?: string; parserConfig?: Record<string, unknown>; enqueue?: boolean; spreadMs?: number } = {},
 ): Promise<LoadPlan> {
-  // a knowledge base per load by default, so its counts (MySQL and doc store) cover exactly this load
-  const kb = opts.kb ?? `load-${randomBytes(3).toString('hex')}`;
+  // A knowledge base and tenant per load by default: its counts (MySQL and doc store) cover exactly
+  // this load, and each load writes a doc store table of its own, so loads run one after another on
+  // one environment do not slow each other down (LanceDB work per task grows with its table).
+  const own = `load-${randomBytes(3).toString('hex')}`;
+  const kb = opts.kb ?? own;
+  const tenant = opts.tenant ?? own;
   const added = await inParallel(docs, 8, async (d) => {
     const r = await env.addDocument(d.name, d.data, {
       kb,
+      tenant,
       parserConfig: opts.parserConfig ?? { ...LOAD_PARSER_CONFIG },
       ...(d.format === 'pdf' ? { type: 'pdf', info: { pages: d.pages ?? 1 } } : {}),
     });
