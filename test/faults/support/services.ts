@@ -806,15 +806,16 @@ export interface FaultRun {
 /**
  * Runs one load of `corpus` with `fault` injected once `middle` of its tasks ended, waits for every
  * task to end and checks the invariants. Most of the load is enqueued first; the rest while the fault
- * is on (`lateDuringFault`, so the bridge meets the outage with new work too) or right after it
- * (when the fault takes Redis, where RAGFlow's API server could not enqueue either).
+ * is on (`lateDuringFault`, so the bridge meets the outage with new work too), or right after it
+ * (when the fault takes Redis, where RAGFlow's API server could not enqueue either), or whenever the
+ * fault itself calls `enqueueRest`.
  */
 export async function loadUnderFault(
   env: Environment,
   corpus: readonly LoadDoc[],
   opts: {
     name: string;
-    fault: () => Promise<Record<string, unknown> | void>;
+    fault: (ctx: { enqueueRest(): Promise<void> }) => Promise<Record<string, unknown> | void>;
     lateDuringFault: boolean;
     /** share of the tasks ended before the fault; default 0.2 */
     middle?: number;
@@ -826,18 +827,19 @@ export async function loadUnderFault(
   const plan = await enqueueLoad(env, corpus, { enqueue: false });
   const cut = Math.floor(plan.docs.length * 0.7);
   const part = (docs: LoadPlan['docs']): LoadPlan => ({ docs, taskIds: docs.flatMap((d) => d.tasks.map((t) => t.id)) });
+  let rest: Promise<void> | undefined;
+  const enqueueRest = () => (rest ??= enqueuePlan(env, part(plan.docs.slice(cut))));
   await enqueuePlan(env, part(plan.docs.slice(0, cut)));
-  const t1 = Date.now();
   const mid = await waitSomeTasksEnded(env, plan, opts.middle ?? 0.2);
   if (mid.ended >= mid.total) throw new Error(`${opts.name}: the load ended before the fault could hit it`);
   const t2 = Date.now();
-  const injected = opts.fault();
+  const injected = opts.fault({ enqueueRest });
   if (opts.lateDuringFault) {
     await sleep(1000);
-    await enqueuePlan(env, part(plan.docs.slice(cut)));
+    await enqueueRest();
   }
   const details = await injected;
-  if (!opts.lateDuringFault) await enqueuePlan(env, part(plan.docs.slice(cut)));
+  await enqueueRest();
   const t3 = Date.now();
   await waitAllTasksEnded(env, plan, opts.timeoutMs ?? 240_000);
   const t4 = Date.now();
