@@ -74,7 +74,7 @@ describe('service faults under load', () => {
 
   /** No app may have died of the outage: each must still be running. */
   function expectAllRunning(): void {
-    for (const [key, p] of env.procs) expect(p.exitCode, `${key} exited`).toBeNull();
+    for (const [key, p] of env.procs) expect({ exit: p.exitCode, signal: p.signalCode }, `${key} exited`).toEqual({ exit: null, signal: null });
   }
 
   it('NATS server restart: JetStream state survives, apps reconnect, nothing lost or duplicated', async () => {
