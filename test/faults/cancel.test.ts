@@ -1,0 +1,92 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DocStore } from '@ragline/docstore';
+import { cancelTask } from '@ragline/redis-queue';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEnvironment, type Environment } from '../support/pipeline.js';
+import { assertInvariants, expectedTaskChunkIds, waitAllTasksEnded } from './support/invariants.js';
+import { LOAD_PARSER_CONFIG, enqueueLoad, enqueuePlan, mixedCorpus } from './support/load.js';
+
+/**
+ * RAGFlow's cancel (`{task_id}-cancel` set in Redis) in the middle of a 200-document load: one task
+ * while its chunks are being indexed, one while it still waits in the queue.
+ */
+describe('task cancelled mid-flight under load', () => {
+  let env: Environment;
+  let docstore: DocStore | undefined;
+
+  beforeAll(async () => {
+    env = await createEnvironment({ NATS_ACK_WAIT_MS: '3000', MONITOR_SYNC_MS: '1000', PARSER_BATCH_CHUNKS: '4' });
+    env.startAll();
+  });
+  afterAll(async () => {
+    await docstore?.close();
+    await env?.cleanup();
+  });
+
+  it('removes its chunks, writes nothing more for it, fails it as cancelled; the rest of the load is unaffected', async () => {
+    const t0 = Date.now();
+    const plan = await enqueueLoad(env, await mixedCorpus(200, 'cancel'), { enqueue: false });
+    // the big text documents make hundreds of chunks: their indexing takes long enough to cancel into
+    const big = plan.docs.filter((d) => d.data.byteLength > 100_000);
+    expect(big.length).toBeGreaterThanOrEqual(2);
+    const flying = big[0]!;
+    const flyingTask = flying.tasks[0]!.id;
+    // the last document is enqueued in the last wave, seconds from now
+    const queued = plan.docs[plan.docs.length - 1]!;
+    const queuedTask = queued.tasks[0]!.id;
+    await cancelTask(env.redis, queuedTask);
+    const feeding = enqueuePlan(env, plan, { spreadMs: 8000 });
+
+    // mid-flight: some of its batches indexed (progress past the parse band), far from all
+    docstore = env.docstore();
+    const inFlight = await env.waitFor(
+      'the big task being indexed',
+      async () => {
+        const t = await env.taskdb.getTask(flyingTask);
+        if (!t || t.progress < 0) throw new Error(`task ended early: ${t?.progress_msg}`);
+        return t.progress > 0.35 && t.progress < 0.8 ? t : undefined;
+      },
+      120_000,
+    );
+    const storedAtCancel = await docstore.count(flying.tenantId, { doc_id: flying.doc.id });
+    await cancelTask(env.redis, flyingTask);
+    const tCancel = Date.now();
+
+    await feeding;
+    await waitAllTasksEnded(env, plan, 240_000);
+    const tEnded = Date.now();
+
+    for (const [d, taskId] of [
+      [flying, flyingTask],
+      [queued, queuedTask],
+    ] as const) {
+      const t = (await env.taskdb.getTask(taskId))!;
+      expect(t.progress, `${d.name} progress`).toBe(-1);
+      expect(t.progress_msg, `${d.name} message`).toMatch(/cancel/i);
+      expect(t.progress_msg, `${d.name} never done`).not.toMatch(/Task done/);
+      expect(await docstore.count(d.tenantId, { doc_id: d.doc.id }), `${d.name} chunks left`).toBe(0);
+    }
+    // nothing written later either: redelivered or late batches of the cancelled task stay out
+    await sleep(5000);
+    const expectedIds = await expectedTaskChunkIds(flying, flying.tasks[0]!, { ...LOAD_PARSER_CONFIG, ...flying.doc.parser_config });
+    expect(await docstore.get(flying.tenantId, expectedIds)).toHaveLength(0);
+    expect(await docstore.count(flying.tenantId, { doc_id: flying.doc.id })).toBe(0);
+    const later = (await env.taskdb.getTask(flyingTask))!;
+    expect(later.progress).toBe(-1);
+    const doc = (await env.taskdb.getDocument(flying.doc.id))!;
+    expect(doc.chunk_num).toBe(0);
+
+    // everything else: done, each chunk once, queues and consumers drained, counts consistent
+    const report = await assertInvariants(env, plan, { allowFailed: 2, docstore });
+    console.log(
+      `[faults] cancel: ${plan.taskIds.length} tasks; ${flying.name} cancelled at progress ${inFlight.progress.toFixed(2)} ` +
+        `with ${storedAtCancel} of ${expectedIds.length} chunks stored; ended ${((tEnded - tCancel) / 1000).toFixed(1)}s after the cancel; ` +
+        `${report.chunks} chunks; total ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+    );
+    expect(storedAtCancel).toBeGreaterThan(0);
+    expect(storedAtCancel).toBeLessThan(expectedIds.length);
+    expect(report.failures.map((f) => f.taskId).sort()).toEqual([flyingTask, queuedTask].sort());
+    expect(report.done).toBe(plan.taskIds.length - 2);
+    expect(report.docsDone).toBe(plan.docs.length - 2);
+  });
+});
