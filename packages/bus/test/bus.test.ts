@@ -289,7 +289,8 @@ describe('runBatchConsumer', () => {
 
 describe('runBatchConsumer without a dead-letter subject (the DLQ consumer)', () => {
   it('logs and terminates an invalid dead letter and one it cannot apply, instead of retrying them', async () => {
-    const t = await setup({ ackWaitMs: 1000, maxDeliver: 2 });
+    // an ack wait with room for a loaded machine: a handler slower than it would be redelivered
+    const t = await setup({ ackWaitMs: 2500, maxDeliver: 2 });
     const pub = new Publisher(t.nc);
     const dead: DeadLetter = {
       v: 1,
@@ -325,7 +326,7 @@ describe('runBatchConsumer without a dead-letter subject (the DLQ consumer)', ()
     cleanups.push(() => bc.stop(1000));
     await waitFor(() => bc.stats.deadLettered === 2);
     // past the ack wait: nothing comes back, nothing stays pending, and both stay in the stream
-    await sleep(2500);
+    await sleep(4000);
     expect(calls).toBe(1);
     const lag = await consumerLag(t.jsm, t.names.streams.dlq, t.names.consumers.monitorDlq);
     expect(lag).toMatchObject({ pending: 0, ackPending: 0, streamMessages: 2 });
