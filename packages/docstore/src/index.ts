@@ -1,7 +1,14 @@
 export type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult, VectorField } from './types.js';
 export { DocStoreError } from './errors.js';
 export { getVector, vectorFieldOf } from './fields.js';
-export { createLanceDocStore, ftsQueryText, type LanceDocStoreOptions } from './lancedb.js';
+export {
+  createLanceDocStore,
+  ftsQueryText,
+  DEFAULT_INDEX_CACHE_BYTES,
+  DEFAULT_METADATA_CACHE_BYTES,
+  type LanceDocStore,
+  type LanceDocStoreOptions,
+} from './lancedb.js';
 export {
   createElasticDocStore,
   denseVectorMapping,

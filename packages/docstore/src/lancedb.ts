@@ -20,7 +20,14 @@ export interface LanceDocStoreOptions {
   optimizeAfterRows?: number;
   /** table versions older than this are pruned when the table is optimised; default 10 min */
   keepVersionsMs?: number;
+  /** bytes of index data LanceDB keeps in memory for this store; default 256 MiB */
+  indexCacheBytes?: number;
+  /** bytes of file metadata (manifests, schemas) LanceDB keeps in memory for this store; default 64 MiB */
+  metadataCacheBytes?: number;
 }
+
+export const DEFAULT_INDEX_CACHE_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_METADATA_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Full-text fields and their boosts, as RAGFlow's query (`content_ltks^2`, `title_tks^10`). */
 const FTS_FIELDS = ['content_ltks', 'title_tks'] as const;
@@ -158,16 +165,31 @@ function byScore(a: SearchHit, b: SearchHit): number {
   return b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-class LanceDocStore implements DocStore {
+/** The LanceDB store: a DocStore that also reports what its caches hold. */
+export interface LanceDocStore extends DocStore {
+  /** bytes in this store's LanceDB caches (index data and metadata); bounded by the cache options */
+  cacheBytes(): number;
+}
+
+class LanceStore implements LanceDocStore {
   readonly kind = 'lancedb' as const;
   private readonly db: Promise<lancedb.Connection>;
+  private readonly session: lancedb.Session;
   private readonly tables = new Map<string, Promise<lancedb.Table>>();
   /** tail of each table's write queue: one write at a time per table within this process */
   private readonly queues = new Map<string, Promise<unknown>>();
   private closed = false;
 
   constructor(private readonly opts: LanceDocStoreOptions) {
-    this.db = lancedb.connect(opts.dir, { readConsistencyInterval: opts.readConsistencyIntervalS ?? 0 });
+    // LanceDB's default session caches up to 6 GB of index data and 1 GB of metadata, and every
+    // upsert commits a table version whose manifest and index state land in those caches: an indexer
+    // grew by about 100 MB a minute under a steady trickle of documents. Bounded caches keep it flat.
+    // The session goes in the options: connect()'s third (session) argument is dropped by lancedb 0.37.
+    this.session = new lancedb.Session(
+      BigInt(opts.indexCacheBytes ?? DEFAULT_INDEX_CACHE_BYTES),
+      BigInt(opts.metadataCacheBytes ?? DEFAULT_METADATA_CACHE_BYTES),
+    );
+    this.db = lancedb.connect(opts.dir, { readConsistencyInterval: opts.readConsistencyIntervalS ?? 0, session: this.session });
     // surfaced by the first operation; avoid an unhandled rejection meanwhile
     this.db.catch(() => undefined);
   }
@@ -501,6 +523,10 @@ class LanceDocStore implements DocStore {
     return hits.sort(byScore).slice(0, topK);
   }
 
+  cacheBytes(): number {
+    return Number(this.session.sizeBytes());
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -526,6 +552,6 @@ class LanceDocStore implements DocStore {
  * (`ragflow_<tenant>__<dim>`), with full-text, vector and hybrid search. Safe for one writer
  * process and any number of reader processes on the same directory.
  */
-export function createLanceDocStore(opts: LanceDocStoreOptions): DocStore {
-  return new LanceDocStore(opts);
+export function createLanceDocStore(opts: LanceDocStoreOptions): LanceDocStore {
+  return new LanceStore(opts);
 }
