@@ -1,21 +1,13 @@
 import { runConsumer } from '@ragline/bus';
 import { ChunkBatch } from '@ragline/contracts';
-import { createEmbedHandler, createEmbeddingRegistry, createKbDimensionGuard } from '@ragline/pipeline/embedder';
+import { createEmbedHandler, createKbDimensionGuard, embeddingRegistryFromConfig } from '@ragline/pipeline/embedder';
 import { InFlightTasks, cancelChecker, consumerLoad, startRuntime } from '@ragline/pipeline/runtime';
 import { defaultBackendSpec, loadEnv } from './env.js';
 
 const cfg = loadEnv();
 const rt = await startRuntime('embedder', cfg);
-const registry = createEmbeddingRegistry({
-  defaultSpec: defaultBackendSpec(cfg),
-  backends: cfg.backends,
-  batchSize: cfg.EMBEDDING_BATCH_SIZE,
-  maxWaitMs: cfg.EMBEDDING_MAX_WAIT_MS,
-  callConcurrency: cfg.EMBEDDING_CALL_CONCURRENCY,
-  breaker: { failureThreshold: cfg.EMBEDDING_BREAKER_FAILURES, cooldownMs: cfg.EMBEDDING_BREAKER_COOLDOWN_MS },
-  tracer: rt.tracer,
-  logger: rt.logger,
-});
+// the per-embd_id backends, built from the configuration the CLI's search reads too
+const registry = embeddingRegistryFromConfig(cfg, { tracer: rt.tracer, logger: rt.logger });
 const inFlight = new InFlightTasks();
 // while Redis is down, stop pulling instead of using up the batches' deliveries
 const gate = rt.dependencyGate();

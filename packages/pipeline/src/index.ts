@@ -1,7 +1,6 @@
 // Everything, for the CLI and tests. Apps import their stage's entry (`@ragline/pipeline/parser`...)
 // plus `@ragline/pipeline/runtime`, so a stage's image only needs that stage's backends.
 export * from './runtime/index.js';
-export * from './runtime/factories.js';
 export * from './bridge/index.js';
 export * from './parser/index.js';
 export * from './embedder/index.js';

@@ -260,6 +260,48 @@ describe('embedder: failures', () => {
     expect(reg.entries()[0]!.backend.stats.sharedCalls).toBeGreaterThanOrEqual(1);
   });
 
+  it('splits calls the server refuses as too large (413), and fails only the task whose single input is still too large', async () => {
+    // as TEI: the batch size is checked before the inputs are tokenized
+    model.intercept = (inputs) => {
+      if (inputs.length > 5) return { status: 413, body: { error: `batch size ${inputs.length} > maximum allowed batch size 5`, error_type: 'Validation' } };
+      if (inputs.some((x) => x.includes('HUGE'))) return { status: 413, body: { error: '`inputs` must have less than 512 tokens. Given: 900', error_type: 'Validation' } };
+      return undefined;
+    };
+    const reg = registry({ maxWaitMs: 200 });
+    consume(reg, { concurrency: 4 });
+    const good = w.task('fine.md');
+    const bad = w.task('huge.md');
+    await publishBatches([chunkBatch(good, 0), chunkBatch(good, 1), chunkBatch(bad, 0, ['small text', 'HUGE text beyond the model limit'])]);
+
+    const dead = await until('a dead letter', async () => {
+      const d = await w.read(w.names.streams.dlq, w.names.consumers.monitorDlq, DeadLetter);
+      return d.length ? d : undefined;
+    });
+    const out: EmbeddedBatch[] = [];
+    await until('both good batches', async () => {
+      out.push(...(await readEmbedded()));
+      return out.length >= 2;
+    });
+    expect(out.map((e) => `${e.task.task_id}/${e.batch_no}`).sort()).toEqual([`${good.task_id}/0`, `${good.task_id}/1`]);
+    for (const e of out) {
+      const m = chunkBatch(good, e.batch_no);
+      e.vectors.data.forEach((d, i) =>
+        Array.from(unpackVector(d, DIM)).forEach((x, k) => expect(x).toBeCloseTo(expectedVector(good, m.chunks[i]!.content_with_weight)[k]!, 5)),
+      );
+    }
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.msg).toMatchObject({ task_id: bad.task_id, deliveries: 1, error: { retryable: false } });
+    expect(dead[0]!.msg.error.message).toContain("over the server's request limit even alone (HTTP 413: `inputs` must have less than 512 tokens. Given: 900");
+    // after the refusal naming 5, no call carried more than 5 texts; each good chunk text was in an accepted call
+    // (texts that shared a call with the refused input are sent again with their own request's texts)
+    const firstRefusal = model.calls.findIndex((c) => c.inputs.length > 5);
+    expect(firstRefusal).toBeGreaterThanOrEqual(0);
+    expect(model.calls.slice(firstRefusal + 1).every((c) => c.inputs.length <= 5)).toBe(true);
+    const accepted = model.calls.filter((c) => c.inputs.length <= 5 && !c.inputs.some((x) => x.includes('HUGE')));
+    const goodTexts = [0, 1].flatMap((b) => textsOf(good, b));
+    for (const t of goodTexts) expect(accepted.some((c) => c.inputs.includes(t)), t).toBe(true);
+  });
+
   it('opens the circuit while the server is down (pulling stops, nothing is dead-lettered), then closes and drains', async () => {
     model.mode = 'down';
     const reg = registry({ defaultSpec: spec({ maxRetries: 0 }), breaker: { failureThreshold: 2, cooldownMs: 400 } });
