@@ -143,7 +143,21 @@ export const TaskManifest = z.object({
 });
 export type TaskManifest = z.infer<typeof TaskManifest>;
 
-export const IndexMessage = z.union([EmbeddedBatch, TaskManifest]);
+/**
+ * Embedder -> indexer: RAGFlow's cancel flag is set for the task, so its batches are dropped
+ * instead of embedded. Without it the indexer would hear nothing more of a task whose remaining
+ * batches all waited for the embedder, and could neither remove what it indexed nor fail the task.
+ */
+export const TaskCancelled = z.object({
+  v,
+  kind: z.literal('cancelled'),
+  task: TaskRef,
+  /** the batch whose drop sent this notice */
+  batch_no: z.number().int().nonnegative(),
+});
+export type TaskCancelled = z.infer<typeof TaskCancelled>;
+
+export const IndexMessage = z.union([EmbeddedBatch, TaskManifest, TaskCancelled]);
 export type IndexMessage = z.infer<typeof IndexMessage>;
 
 const eventBase = { v, task_id: id, doc_id: id, at: ms };
@@ -225,6 +239,7 @@ export const SCHEMAS = {
   ChunkBatch,
   EmbeddedBatch,
   TaskManifest,
+  TaskCancelled,
   ProgressEvent,
   BatchIndexedEvent,
   TaskCompletedEvent,

@@ -14,6 +14,8 @@ export interface TopologyNames {
     readonly embedded: string;
     /** parser -> indexer: how many batches a task produced */
     readonly manifest: string;
+    /** embedder -> indexer: the task was cancelled, its batches are being dropped */
+    readonly cancelled: string;
     /** everything the indexer consumes */
     readonly indexAll: string;
     /** stage events -> monitor */
@@ -62,6 +64,7 @@ export function topologyNames(subjectPrefix = 'ragline', streamPrefix = 'RAGLINE
       chunks: `${p}.chunks.embed`,
       embedded: `${p}.index.embedded`,
       manifest: `${p}.index.manifest`,
+      cancelled: `${p}.index.cancelled`,
       indexAll: `${p}.index.>`,
       progress: `${p}.events.progress`,
       batchIndexed: `${p}.events.batch_indexed`,
@@ -94,6 +97,8 @@ export const msgIds = {
   chunkBatch: (taskId: string, batchNo: number) => `chunks.${taskId}.${batchNo}`,
   embeddedBatch: (taskId: string, batchNo: number) => `embedded.${taskId}.${batchNo}`,
   manifest: (taskId: string) => `manifest.${taskId}`,
+  /** one per task: the first dropped batch's notice goes through, the rest are duplicates */
+  cancelled: (taskId: string) => `cancelled.${taskId}`,
   batchIndexed: (taskId: string, batchNo: number) => `indexed.${taskId}.${batchNo}`,
   completed: (taskId: string) => `completed.${taskId}`,
 };

@@ -249,7 +249,9 @@ describe('embedder stage', () => {
     await embedder(backend)(chunkBatch(task, 0, TEXTS), w.ctx());
 
     expect(backend.calls).toEqual([]);
-    expect(await w.count(w.names.streams.index)).toBe(0);
+    // no embedded batch, only the notice that lets the indexer handle the cancel
+    const index = await w.read(w.names.streams.index, w.names.consumers.indexer, IndexMessage);
+    expect(index.map((m) => m.msg.kind)).toEqual(['cancelled']);
   });
 });
 

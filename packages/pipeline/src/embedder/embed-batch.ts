@@ -1,5 +1,5 @@
 import type { DeliveryContext, Publisher } from '@ragline/bus';
-import { EmbeddedBatch, msgIds, packVector, type ChunkBatch, type TaskRef, type TopologyNames } from '@ragline/contracts';
+import { EmbeddedBatch, TaskCancelled, msgIds, packVector, type ChunkBatch, type TaskRef, type TopologyNames } from '@ragline/contracts';
 import { EmbeddingError, embedChunksLikeRagflow, embedTexts, vectorField, type EmbeddingBackend, type EmbedResult } from '@ragline/embedding';
 import { ATTR, taskAttributes, withSpan, type Logger, type Tracer } from '@ragline/telemetry';
 import type { CancelCheck } from '../runtime/cancel.js';
@@ -59,6 +59,14 @@ export function createEmbedHandler(deps: EmbedStageDeps) {
     const backend = deps.backendFor ? deps.backendFor(task) : deps.backend!;
     ctx.span.setAttributes({ ...taskAttributes(task), [ATTR.batchNo]: msg.batch_no, [ATTR.chunkCount]: msg.chunks.length, [ATTR.model]: backend.model });
     if (await deps.isCancelled(task.task_id)) {
+      // Tell the indexer: when every batch still to come was waiting here, nothing else would reach
+      // it, and the chunks it already indexed would stay while the task never ended.
+      await deps.publisher.publish(
+        deps.names.subjects.cancelled,
+        TaskCancelled,
+        { v: 1, kind: 'cancelled', task, batch_no: msg.batch_no },
+        { msgID: msgIds.cancelled(task.task_id), taskId: task.task_id, docId: task.doc_id },
+      );
       deps.logger.info({ task_id: task.task_id, batch: msg.batch_no }, 'task cancelled: batch dropped');
       return;
     }

@@ -50,6 +50,8 @@ export function upsertFailure(errors: UpsertResult['errors'], total: number): Pe
  * - a batch already recorded in the task state is not written again (its chunks are in the store);
  *   its event and the completion check are repeated, which the message ids make harmless; a batch
  *   is recorded only after its event is published, so completion never precedes a batch's event;
+ * - a cancel is handled on whichever message of the task comes next, or on the embedder's notice
+ *   that it dropped the task's batches (then no batch may come at all);
  * - a completed or cancelled task writes nothing more, so a late redelivery never resurrects chunks
  *   of a document that RAGFlow has since deleted for a re-parse (new tasks have new ids);
  * - completion is published under the task's message id and flipped in the state by one caller.
@@ -173,6 +175,13 @@ export function createIndexHandler(deps: IndexStageDeps) {
       if (state.cancelledAt) return dropped(task, null, 'task cancelled');
       if (await deps.isCancelled(task.task_id)) return cancel(task);
       return recordManifest(msg);
+    }
+    if (msg.kind === 'cancelled') {
+      // the embedder saw the cancel flag and drops the task's batches: remove what is indexed here
+      const state = (await deps.taskState.get(task.task_id)) as IndexerTaskState;
+      if (state.cancelledAt) return dropped(task, msg.batch_no, 'task cancelled');
+      if (state.completedAt !== null) return dropped(task, msg.batch_no, 'task already complete');
+      return cancel(task);
     }
     ctx.span.setAttribute(ATTR.batchNo, msg.batch_no);
     return indexBatch(msg, ctx);
