@@ -648,74 +648,84 @@ export class TaskDb {
       docs = docs.filter((d) => d['run'] !== RunStatus.CANCEL);
       let written = 0;
       for (const part of chunks(docs)) {
-        const tasks = await this.rows(
-          this.pool,
-          'SELECT doc_id, task_type, progress, progress_msg, priority FROM task WHERE doc_id IN (?) ORDER BY create_time, id',
-          [part.map((d) => d['id'])],
-        );
-        const byDoc = new Map<string, Row[]>();
-        for (const t of tasks) {
-          const k = str(t['doc_id']);
-          const list = byDoc.get(k);
-          if (list) list.push(t);
-          else byDoc.set(k, [t]);
-        }
-        for (const d of part) {
-          const list = byDoc.get(str(d['id']));
-          if (!list || list.length === 0) continue;
-          let sum = 0;
-          let finished = true;
-          let bad = 0;
-          let special = false;
-          let priority = 0;
-          const msgs: string[] = [];
-          for (const t of list) {
-            const p = num(t['progress']);
-            const type = str(t['task_type']).toLowerCase();
-            if (FREEZE_TASK_TYPES.has(type) || type.startsWith('structure')) special = true;
-            if (p >= 0 && p < 1) finished = false;
-            if (p === -1) bad++;
-            sum += p >= 0 ? p : 0;
-            const m = str(t['progress_msg']);
-            if (m.trim()) msgs.push(m);
-            priority = Math.max(priority, num(t['priority']));
-          }
-          let prg = sum / list.length;
-          let run: string = RunStatus.RUNNING;
-          if (finished && bad) {
-            prg = -1;
-            run = RunStatus.FAIL;
-          } else if (finished) {
-            prg = 1;
-            run = RunStatus.DONE;
-          }
-          const freeze = special && num(d['progress']) >= 1 && !finished;
-          msgs.sort(comparePython);
-          let message: string | null = msgs.join('\n');
-          if (!message) message = opts.queueAhead ? `${await opts.queueAhead(priority, str(d['id']))} tasks are ahead in the queue...` : null;
-          const sets = ['run = ?'];
-          const params: unknown[] = [run];
-          if (prg !== 0 && !freeze) {
-            sets.push('progress = ?');
-            params.push(prg);
-          }
-          if (message !== null) {
-            sets.push('progress_msg = ?');
-            params.push(fitText(message));
-          }
-          await this.exec(
-            this.pool,
-            `UPDATE document SET ${sets.join(', ')},
-               process_duration = GREATEST(TIMESTAMPDIFF(MICROSECOND, COALESCE(process_begin_at, NOW(6)), NOW(6)) / 1000000, 0),
-               process_begin_at = COALESCE(process_begin_at, NOW()), ${TOUCH}
-             WHERE id = ? AND ${NOT_CANCELLED}`,
-            [...params, d['id']],
-          );
-          written++;
-        }
+        // Tasks are read with locks and the documents written in the same transaction: a writer
+        // that fails a task meanwhile (the bridge, applyProgress) otherwise had its run '4'
+        // overwritten with this pass's stale '1', and a failed document stayed running for good.
+        written += await this.tx('syncDocuments', (conn) => this.syncPart(conn, part, opts));
       }
       return written;
     });
+  }
+
+  /** syncDocuments for one chunk of documents, inside the caller's transaction. */
+  private async syncPart(conn: PoolConnection, part: readonly Row[], opts: SyncOptions): Promise<number> {
+    let written = 0;
+    const tasks = await this.rows(
+      conn,
+      'SELECT doc_id, task_type, progress, progress_msg, priority FROM task WHERE doc_id IN (?) ORDER BY create_time, id FOR UPDATE',
+      [part.map((d) => d['id'])],
+    );
+    const byDoc = new Map<string, Row[]>();
+    for (const t of tasks) {
+      const k = str(t['doc_id']);
+      const list = byDoc.get(k);
+      if (list) list.push(t);
+      else byDoc.set(k, [t]);
+    }
+    for (const d of part) {
+      const list = byDoc.get(str(d['id']));
+      if (!list || list.length === 0) continue;
+      let sum = 0;
+      let finished = true;
+      let bad = 0;
+      let special = false;
+      let priority = 0;
+      const msgs: string[] = [];
+      for (const t of list) {
+        const p = num(t['progress']);
+        const type = str(t['task_type']).toLowerCase();
+        if (FREEZE_TASK_TYPES.has(type) || type.startsWith('structure')) special = true;
+        if (p >= 0 && p < 1) finished = false;
+        if (p === -1) bad++;
+        sum += p >= 0 ? p : 0;
+        const m = str(t['progress_msg']);
+        if (m.trim()) msgs.push(m);
+        priority = Math.max(priority, num(t['priority']));
+      }
+      let prg = sum / list.length;
+      let run: string = RunStatus.RUNNING;
+      if (finished && bad) {
+        prg = -1;
+        run = RunStatus.FAIL;
+      } else if (finished) {
+        prg = 1;
+        run = RunStatus.DONE;
+      }
+      const freeze = special && num(d['progress']) >= 1 && !finished;
+      msgs.sort(comparePython);
+      let message: string | null = msgs.join('\n');
+      if (!message) message = opts.queueAhead ? `${await opts.queueAhead(priority, str(d['id']))} tasks are ahead in the queue...` : null;
+      const sets = ['run = ?'];
+      const params: unknown[] = [run];
+      if (prg !== 0 && !freeze) {
+        sets.push('progress = ?');
+        params.push(prg);
+      }
+      if (message !== null) {
+        sets.push('progress_msg = ?');
+        params.push(fitText(message));
+      }
+      await this.exec(
+        conn,
+        `UPDATE document SET ${sets.join(', ')},
+           process_duration = GREATEST(TIMESTAMPDIFF(MICROSECOND, COALESCE(process_begin_at, NOW(6)), NOW(6)) / 1000000, 0),
+           process_begin_at = COALESCE(process_begin_at, NOW()), ${TOUCH}
+         WHERE id = ? AND ${NOT_CANCELLED}`,
+        [...params, d['id']],
+      );
+      written++;
+    }
+    return written;
   }
 
   // ---------------------------------------------------------------- producer side (ragline ingest)

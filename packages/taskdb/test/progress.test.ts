@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clockTime, newId } from '../src/index.js';
-import { freshDb, seedDocument, type TestDb } from './helpers.js';
+import { createConnection } from 'mysql2/promise';
+import { MYSQL, freshDb, seedDocument, type TestDb } from './helpers.js';
 
 let t: TestDb;
 beforeAll(async () => {
@@ -138,6 +139,27 @@ describe('syncDocuments', () => {
     const doc = (await t.db.getDocument(running.doc.id))!;
     expect(doc.progress).toBeCloseTo(0.4, 5);
     expect(doc.progress_msg).toBe('working');
+  });
+
+  it('a task failed by another writer during the pass leaves the document failed, not running', async () => {
+    const s = await seedDocument(t.db, { kbName: 'sync5' });
+    const id = s.tasks[0]!.id;
+    // another process (the bridge dropping a cancelled task) is failing the task right now
+    const other = await createConnection({ ...MYSQL, database: t.database });
+    try {
+      await other.beginTransaction();
+      await other.query('SELECT id FROM task WHERE id = ? FOR UPDATE', [id]);
+      await other.query("UPDATE task SET progress = -1, progress_msg = 'cancelled' WHERE id = ?", [id]);
+      await other.query("UPDATE document SET progress = -1, run = '4' WHERE id = ?", [s.doc.id]);
+      // the monitor's periodic pass starts meanwhile
+      const pass = t.db.syncDocuments();
+      await new Promise((r) => setTimeout(r, 300));
+      await other.commit();
+      await pass;
+    } finally {
+      await other.end();
+    }
+    expect(await t.db.getDocument(s.doc.id)).toMatchObject({ run: '4', progress: -1 });
   });
 
   it('writes the queue message when tasks have none yet', async () => {
