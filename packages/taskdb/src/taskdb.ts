@@ -647,17 +647,16 @@ export class TaskDb {
       }
       docs = docs.filter((d) => d['run'] !== RunStatus.CANCEL);
       let written = 0;
-      for (const part of chunks(docs)) {
-        // Tasks are read with locks and the documents written in the same transaction: a writer
-        // that fails a task meanwhile (the bridge, applyProgress) otherwise had its run '4'
-        // overwritten with this pass's stale '1', and a failed document stayed running for good.
-        written += await this.tx('syncDocuments', (conn) => this.syncPart(conn, part, opts));
-      }
+      // One short transaction per document: its tasks are read with locks and the document written
+      // in the same transaction. A writer that failed a task meanwhile (the bridge, applyProgress)
+      // otherwise had its run '4' overwritten with this pass's stale '1', and the document stayed
+      // running for good. Per document, so no pass holds many task rows at once.
+      for (const d of docs) written += await this.tx('syncDocuments', (conn) => this.syncPart(conn, [d], opts));
       return written;
     });
   }
 
-  /** syncDocuments for one chunk of documents, inside the caller's transaction. */
+  /** syncDocuments for some documents, inside the caller's transaction. */
   private async syncPart(conn: PoolConnection, part: readonly Row[], opts: SyncOptions): Promise<number> {
     let written = 0;
     const tasks = await this.rows(
