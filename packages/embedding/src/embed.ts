@@ -7,7 +7,7 @@ export interface EmbedTextsOptions {
   batchSize?: number;
   /** backend calls in flight at once; default 4 */
   concurrency?: number;
-  /** default @ragline/parsing's cl100k_base truncation, as RAGFlow's `truncate` */
+  /** default @ragline/tokenizer's cl100k_base truncation, as RAGFlow's `truncate` */
   truncateTokens?: (text: string, max: number) => string;
   signal?: AbortSignal;
 }

@@ -6,7 +6,7 @@ export interface HashingBackendOptions {
   dim?: number;
   /** model name reported to callers; default 'ragline-hash-<dim>' */
   model?: string;
-  /** token counter for the reported token usage; default @ragline/parsing's cl100k_base counter */
+  /** token counter for the reported token usage; default @ragline/tokenizer's cl100k_base counter */
   countTokens?: (s: string) => number;
   /** reported input limit in tokens; default 8192 (the hashing itself has no limit) */
   maxTokens?: number;

@@ -17,7 +17,7 @@ export interface HttpBackendOptions {
   retryBaseMs?: number;
   /** upper bound of any one wait, including a server's Retry-After; default 30000 */
   maxRetryDelayMs?: number;
-  /** token counter used when the server reports no usage; default @ragline/parsing's cl100k_base */
+  /** token counter used when the server reports no usage; default @ragline/tokenizer's cl100k_base */
   countTokens?: (s: string) => number;
   fetch?: typeof fetch;
 }

@@ -1,5 +1,5 @@
 /**
- * The only place that touches @ragline/parsing's tokenizer (tiktoken cl100k_base, as RAGFlow).
+ * The only place that touches @ragline/tokenizer (tiktoken cl100k_base, as RAGFlow).
  * Loaded lazily: the BPE ranks cost time and memory, and callers that inject their own
  * counting (tests, other tokenizers) never pay for them.
  */
@@ -11,7 +11,7 @@ export interface Tokenizer {
 let loading: Promise<Tokenizer> | undefined;
 
 export function defaultTokenizer(): Promise<Tokenizer> {
-  loading ??= import('@ragline/parsing').then(
+  loading ??= import('@ragline/tokenizer').then(
     (m): Tokenizer => ({ countTokens: m.countTokens, truncateTokens: m.truncateTokens }),
     (err: unknown) => {
       loading = undefined;

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Stand-in tokenizer for tests that must not depend on @ragline/parsing: one token per whitespace word. */
+/** Stand-in tokenizer for tests that must not depend on @ragline/tokenizer: one token per whitespace word. */
 export const wordCount = (s: string): number => s.split(/\s+/).filter(Boolean).length;
 export const wordTruncate = (s: string, max: number): string => s.split(/\s+/).filter(Boolean).slice(0, max).join(' ');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHashingBackend, embedTexts, fitsInTokens, type EmbeddingBackend } from '../src/index.js';
 
-// Exercises the default tokenizer from @ragline/parsing (tiktoken cl100k_base), nothing injected.
+// Exercises the default tokenizer from @ragline/tokenizer (tiktoken cl100k_base), nothing injected.
 describe('default cl100k_base tokenizer', () => {
   it('counts tokens for the hashing backend', async () => {
     const b = createHashingBackend({ dim: 16 });
@@ -21,7 +21,7 @@ describe('default cl100k_base tokenizer', () => {
 
 describe('fitsInTokens (skipping the tokenizer for texts that cannot be over the limit)', () => {
   it('never says a text fits when cl100k_base counts more tokens than the limit', async () => {
-    const { countTokens } = await import('@ragline/parsing');
+    const { countTokens } = await import('@ragline/tokenizer');
     const samples = [
       'plain English words and spaces',
       '数据库连接池的最大连接数配置说明',

@@ -1,5 +1,5 @@
 export { ParseError, HashingNotInitializedError, fileTooLargeError, type ParseErrorCode } from './errors.js';
-export { countTokens, truncateTokens } from './tokens.js';
+export { countTokens, truncateTokens } from '@ragline/tokenizer';
 export { initHashing, chunkId, xxh64Hex, utf8SurrogatePass } from './hash.js';
 export { tokenize, fineGrainedTokenize, FINE_GRAINED_CJK_MIN_LENGTH } from './tokenize.js';
 export { parseDelimiters, hasCustomDelimiter, delimiterRegExp, splitOnDelimiters } from './delimiters.js';

@@ -1,5 +1,5 @@
 import { hasCustomDelimiter, normalizeNewlines, parseDelimiters, splitOnDelimiters } from './delimiters.js';
-import { countTokens } from './tokens.js';
+import { countTokens } from '@ragline/tokenizer';
 import type { MergedChunk, Section } from './types.js';
 
 export const DEFAULT_CHUNK_TOKEN_NUM = 512;

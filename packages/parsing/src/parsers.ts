@@ -1,6 +1,6 @@
 import { formatFor } from './formats/index.js';
 import { mergeOptionsFromParserConfig, naiveMerge } from './merge.js';
-import { countTokens } from './tokens.js';
+import { countTokens } from '@ragline/tokenizer';
 import type { ChunkMode, MergedChunk, ParsedDocument, Section } from './types.js';
 
 /** The chunking methods Ragline implements; every other RAGFlow parser id falls back to one of them. */

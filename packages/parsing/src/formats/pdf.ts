@@ -1,7 +1,7 @@
 import type { PDFDocumentLoadingTask, PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { ParseError } from '../errors.js';
 import { DEFAULT_CHUNK_TOKEN_NUM } from '../merge.js';
-import { countTokens } from '../tokens.js';
+import { countTokens } from '@ragline/tokenizer';
 import type { ParsedDocument, Position, Section } from '../types.js';
 import type { FormatInput, FormatParser } from './format.js';
 

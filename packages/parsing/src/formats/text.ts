@@ -1,7 +1,7 @@
 import { decodeText } from '../decode.js';
 import { normalizeNewlines } from '../delimiters.js';
 import { DEFAULT_CHUNK_TOKEN_NUM } from '../merge.js';
-import { countTokens } from '../tokens.js';
+import { countTokens } from '@ragline/tokenizer';
 import type { ParsedDocument, Section } from '../types.js';
 import type { FormatInput, FormatParser } from './format.js';
 

@@ -1,5 +1,5 @@
 // Entry of a parse worker process: parses one job at a time for the ParseSandbox in the parent process.
-import { countTokens } from '../tokens.js';
+import { countTokens } from '@ragline/tokenizer';
 import { ParseError } from '../errors.js';
 import type { ByteSource } from '../formats/pdf.js';
 import { parseDocument, type ParseInput } from '../parse.js';
