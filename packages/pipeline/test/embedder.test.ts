@@ -152,7 +152,8 @@ describe('embedder: coalescing across batches and tasks', () => {
   it('merges batches of two tasks handled at once into fewer model calls; each batch gets its own vectors, tokens and a span linked to the call', async () => {
     const exporter = new InMemorySpanExporter();
     const t = startTelemetry({ serviceName: 'embedder-test', env: {}, spanProcessors: [new SimpleSpanProcessor(exporter)] }).tracer;
-    const reg = registry({ tracer: t });
+    // a wait long enough that all four batches join the call even on a loaded machine (14 texts never fill it)
+    const reg = registry({ tracer: t, maxWaitMs: 500 });
     const handle = handler(reg, t);
     const a = w.task('alpha.md');
     const b = w.task('beta.md');
