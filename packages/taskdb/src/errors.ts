@@ -24,24 +24,6 @@ export class TaskDbNotFoundError extends TaskDbError {
   }
 }
 
-const RETRYABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_LOCK_DEADLOCK',
-  'ER_LOCK_WAIT_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN',
-  'ER_QUERY_INTERRUPTED',
-  'ER_CLIENT_INTERACTION_TIMEOUT',
-]);
-
 /** Codes that say the server cannot be reached or went away (not a problem of one statement). */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -56,6 +38,15 @@ const UNAVAILABLE_CODES = new Set([
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN',
+]);
+
+/** Worth another try: the server is away, or the statement lost a race (deadlock, lock wait, interrupted). */
+const RETRYABLE_CODES = new Set([
+  ...UNAVAILABLE_CODES,
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_QUERY_INTERRUPTED',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
 ]);
 
 /**
