@@ -3,22 +3,21 @@
 // the bus's own ceiling (chunk batches through two JetStream hops with no-op stages).
 //
 // Needs NATS (JetStream), Redis and MariaDB/MySQL on their default local ports and a build.
-// Knobs (env): BENCH_DOCS (default 24), BENCH_REPLICAS (default "1,2,4"), BENCH_EMBED_LATENCY_MS (60),
-// BENCH_EMBED_PER_ITEM_MS (1), BENCH_EMBED_CONCURRENCY (16), BENCH_DIM (256).
+// The private environment, app processes and CPU sampling come from lib/environment.mjs.
+// Knobs (env): BENCH_DOCS (default 24), BENCH_REPLICAS (default "1,2,4"), BENCH_EMBED_LATENCY_MS (500),
+// BENCH_EMBED_PER_ITEM_MS (5), BENCH_EMBED_CONCURRENCY (64), BENCH_DIM (256).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { NATS_URL, Semaphore, createBenchEnvironment, percentile, pkg, taskTracker, treeCpuMs } from './lib/environment.mjs';
+import { barChart } from './lib/svg.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(here, '..');
-// workspace packages from their builds (bench/ depends only on contracts and parsing)
-const pkg = (name) => import(join(ROOT, 'packages', name, 'dist', 'index.js'));
-const [taskdbPkg, queuePkg, storagePkg, busPkg, contracts, parsing, embedding, docstorePkg, telemetry] = await Promise.all(
-  ['taskdb', 'redis-queue', 'storage', 'bus', 'contracts', 'parsing', 'embedding', 'docstore', 'telemetry'].map(pkg),
+const [busPkg, contracts, parsing, embedding, docstorePkg, telemetry] = await Promise.all(
+  ['bus', 'contracts', 'parsing', 'embedding', 'docstore', 'telemetry'].map(pkg),
 );
 
 const DOCS = Number(process.env.BENCH_DOCS ?? 24);
@@ -31,8 +30,6 @@ const SERVER = {
 };
 const MODEL = 'bench-embed';
 const PARSER_CONFIG = { chunk_token_num: 96, delimiter: '\n', layout_recognize: 'DeepDOC' };
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-const CLK_TCK = 100; // Linux USER_HZ for /proc/<pid>/stat times
 
 // ---------------------------------------------------------------------------------------------
 // inputs: the same Markdown documents for every run
@@ -56,12 +53,6 @@ function documents() {
 // ---------------------------------------------------------------------------------------------
 // measurement helpers
 
-function percentile(sorted, p) {
-  if (!sorted.length) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
-
 function row(name, replicas, chunks, wallMs, latencies, cpuMs) {
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
@@ -75,32 +66,6 @@ function row(name, replicas, chunks, wallMs, latencies, cpuMs) {
     p95_ms: Math.round(percentile(sorted, 95)),
     cpu_ms_per_chunk: Math.round((cpuMs / chunks) * 100) / 100,
   };
-}
-
-/** CPU ms (user + system, including reaped children) of `pids` and every live descendant. */
-function treeCpuMs(pids) {
-  const parent = new Map();
-  const ticks = new Map();
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      // fields after the command name (which may hold spaces) start at state
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parent.set(Number(e), Number(f[1]));
-      ticks.set(Number(e), Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
-    } catch {
-      /* exited while we read */
-    }
-  }
-  const roots = new Set(pids);
-  let total = 0;
-  for (const [pid, t] of ticks) {
-    let p = pid;
-    while (p > 1 && !roots.has(p)) p = parent.get(p) ?? 0;
-    if (roots.has(p)) total += t;
-  }
-  return (total * 1000) / CLK_TCK;
 }
 
 /** The embedding server fixture in its own process, so its CPU is nobody's cost. */
@@ -122,24 +87,6 @@ async function startFixture() {
     child.once('exit', (c) => reject(new Error(`embedding fixture exited with ${c}`)));
   });
   return { url, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
-}
-
-class Semaphore {
-  constructor(n) {
-    this.free = n;
-    this.waiting = [];
-  }
-  async run(fn) {
-    if (this.free > 0) this.free--;
-    else await new Promise((r) => this.waiting.push(r));
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -202,135 +149,28 @@ async function baseline(docs, fixtureUrl) {
 // (b) Ragline: five apps as processes in a private environment (as test/support/pipeline.ts)
 
 async function ragline(docs, fixtureUrl, replicas) {
-  const id = randomBytes(4).toString('hex');
-  const dataDir = mkdtempSync(join(tmpdir(), `ragline-bench-${id}-`));
-  const database = `ragline_bench_${id}`;
-  const queues = [`bench.${id}.1`, `bench.${id}.0`];
-  const env = {
-    NATS_URL,
-    REDIS_URL: 'redis://127.0.0.1:6379/1',
-    REDIS_KEY_PREFIX: `bench:${id}:`,
-    MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
-    RAGLINE_SUBJECT_PREFIX: `bench${id}`,
-    RAGLINE_STREAM_PREFIX: `BENCH${id.toUpperCase()}`,
-    RAGFLOW_QUEUES: queues.join(','),
-    RAGLINE_DATA_DIR: dataDir,
-    MONITOR_PORT: '0',
-    HEARTBEAT_INTERVAL_MS: '1000',
-    BRIDGE_BLOCK_MS: '200',
-    SHUTDOWN_GRACE_MS: '5000',
-    LOG_LEVEL: 'warn',
-    EMBEDDING_URL: fixtureUrl,
-    EMBEDDING_MODEL: MODEL,
-    EMBEDDING_KIND: 'openai',
-  };
-  const taskdb = taskdbPkg.createTaskDb({ url: env.MYSQL_URL });
-  await taskdb.migrate();
-  const redis = queuePkg.createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX });
-  const objects = storagePkg.createLocalStore({ root: join(dataDir, 'objects') });
-  const producer = new queuePkg.RagflowQueueProducer(redis);
-  const names = contracts.topologyNames(env.RAGLINE_SUBJECT_PREFIX, env.RAGLINE_STREAM_PREFIX);
-  const procs = [];
-  const stderrTails = [];
-  const start = (app, replica) => {
-    const p = spawn(process.execPath, [join(ROOT, 'apps', app, 'dist', 'main.js')], {
-      env: { ...process.env, ...env, RAGLINE_REPLICA: `bench_${id}_${app}_${replica}` },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    p.stderr.on('data', (b) => (err = (err + b).slice(-4000)));
-    stderrTails.push(() => `[${app}.${replica}] ${err.slice(-600)}`);
-    p.on('exit', (code, sig) => {
-      if (code && !p.stopping) console.error(`[${app}.${replica}] exited ${code ?? sig}: ${err}`);
-    });
-    procs.push(p);
-  };
+  const env = await createBenchEnvironment({ EMBEDDING_URL: fixtureUrl, EMBEDDING_MODEL: MODEL, EMBEDDING_KIND: 'openai' });
   try {
-    for (const app of ['ingest-bridge', 'parser', 'indexer', 'monitor']) start(app, 0);
-    for (let r = 0; r < replicas; r++) start('embedder', r);
-
-    // ready when every stage's durable consumer exists
-    const nc = await busPkg.connectNats({ url: NATS_URL });
-    const jsm = await (await import(join(ROOT, 'packages', 'bus', 'node_modules', '@nats-io', 'jetstream', 'lib', 'mod.js'))).jetstreamManager(nc);
-    const wanted = [
-      [names.streams.tasks, names.consumers.parser],
-      [names.streams.chunks, names.consumers.embedder],
-      [names.streams.index, names.consumers.indexer],
-      [names.streams.events, names.consumers.monitorEvents],
-    ];
-    // generous: apps load slowly when the machine is busy
-    const deadline = Date.now() + 180_000;
-    for (const [stream, consumer] of wanted) {
-      while (!(await jsm.consumers.info(stream, consumer).then(() => true, () => false))) {
-        if (Date.now() > deadline) throw new Error(`consumer ${stream}/${consumer} never appeared\n${stderrTails.map((f) => f()).join('\n')}`);
-        await sleep(200);
-      }
-    }
-    await sleep(1500); // replicas still connecting pull their first messages late otherwise
-
+    env.startAll({ embedder: replicas });
+    await env.waitReady();
+    const { taskdb } = env;
     const tenantId = await taskdb.ensureTenant({ name: 'bench', embdId: `${MODEL}@Bench` });
     const kb = await taskdb.ensureKnowledgebase({ name: 'bench', tenantId, embdId: `${MODEL}@Bench`, parserConfig: PARSER_CONFIG });
     const queued = [];
-    for (const doc of docs) {
-      await objects.put(kb.id, doc.name, doc.data);
-      const docRow = await taskdb.createDocument({
-        kbId: kb.id,
-        name: doc.name,
-        location: doc.name,
-        size: doc.data.byteLength,
-        type: 'doc',
-        suffix: 'md',
-        parserId: 'naive',
-        parserConfig: kb.parser_config,
-      });
-      queued.push(...(await taskdb.queueDocument(docRow.id)));
-    }
-    const pids = procs.map((p) => p.pid);
+    for (const doc of docs) queued.push(...(await env.addDocument(kb, { ...doc, type: 'doc' })).tasks);
+    const pids = Object.values(env.pidsByApp()).flat();
     const cpu0 = treeCpuMs(pids);
     const t0 = performance.now();
-    for (const t of queued) await producer.enqueue(queues[1], { ...t });
-    const latencies = new Map();
-    let chunks = 0;
-    while (latencies.size < queued.length) {
-      for (const t of queued) {
-        if (latencies.has(t.id)) continue;
-        const taskRow = await taskdb.getTask(t.id);
-        if (taskRow.progress < 0) throw new Error(`task ${t.id} failed: ${taskRow.progress_msg}`);
-        if (taskRow.progress >= 1) {
-          latencies.set(t.id, performance.now() - t0);
-          chunks += taskRow.chunk_ids.split(' ').filter(Boolean).length;
-        }
-      }
-      if (performance.now() - t0 > 300_000) throw new Error(`only ${latencies.size}/${queued.length} tasks done after 300 s`);
-      await sleep(50);
-    }
+    const tracker = taskTracker(env);
+    for (const t of queued) tracker.add(t.id, t0);
+    await env.enqueue(queued);
+    await tracker.drain({ pollMs: 50, stallMs: 300_000 });
     const wall = performance.now() - t0;
     const cpu = treeCpuMs(pids) - cpu0;
-    await nc.close();
-    return row('ragline', replicas, chunks, wall, [...latencies.values()], cpu);
+    const chunks = [...tracker.chunkIds.values()].reduce((n, ids) => n + ids.length, 0);
+    return row('ragline', replicas, chunks, wall, [...tracker.latency.values()], cpu);
   } finally {
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise((r) => {
-            if (p.exitCode !== null || p.signalCode !== null) return r();
-            p.stopping = true;
-            const kill = setTimeout(() => p.kill('SIGKILL'), 15_000);
-            p.once('exit', () => (clearTimeout(kill), r()));
-            p.kill('SIGTERM');
-          }),
-      ),
-    );
-    const nc = await busPkg.connectNats({ url: NATS_URL });
-    await busPkg.deleteTopology(nc, names);
-    await nc.close();
-    const keys = await redis.keys('*');
-    const own = keys.map((k) => k.slice(env.REDIS_KEY_PREFIX.length));
-    if (own.length) await redis.del(...own);
-    redis.disconnect();
-    await taskdb.dropDatabase();
-    await taskdb.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await env.cleanup();
   }
 }
 
@@ -426,25 +266,12 @@ async function busCeiling(docs) {
 // ---------------------------------------------------------------------------------------------
 
 function chart(rows) {
-  const w = 640;
-  const barH = 26;
-  const left = 150;
-  const max = Math.max(...rows.map((r) => r.chunks_per_s));
-  const bars = rows
-    .map((r, i) => {
-      const y = 40 + i * (barH + 10);
-      const len = Math.max(2, ((w - left - 90) * r.chunks_per_s) / max);
-      const color = r.name === 'baseline' ? '#9ca3af' : r.name === 'bus-ceiling' ? '#60a5fa' : '#f59e0b';
-      const label = r.name === 'ragline' ? `ragline ×${r.replicas} embedder` : r.name;
-      return `<text x="${left - 8}" y="${y + barH * 0.68}" text-anchor="end">${label}</text><rect x="${left}" y="${y}" width="${len.toFixed(1)}" height="${barH}" fill="${color}"/><text x="${(left + len + 6).toFixed(1)}" y="${y + barH * 0.68}">${r.chunks_per_s}</text>`;
-    })
-    .join('\n  ');
-  const h = 60 + rows.length * (barH + 10);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="13">
-  <text x="${left}" y="22" font-weight="bold">chunks/s (higher is better), same docs and embedding server</text>
-  ${bars}
-</svg>
-`;
+  const bars = rows.map((r) => ({
+    label: r.name === 'ragline' ? `ragline ×${r.replicas} embedder` : r.name,
+    value: r.chunks_per_s,
+    color: r.name === 'baseline' ? '#9ca3af' : r.name === 'bus-ceiling' ? '#60a5fa' : '#f59e0b',
+  }));
+  return barChart(bars, { title: 'chunks/s (higher is better), same docs and embedding server' });
 }
 
 export async function run() {

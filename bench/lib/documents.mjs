@@ -1,0 +1,94 @@
+// Deterministic bench documents: small files of mixed formats and text PDFs made with pdfkit, plus
+// the chunk ids the pipeline must end up with (parsed and chunked here, in-process, with the same
+// parsing package and parser config), so a run can prove it lost nothing.
+import PDFDocument from 'pdfkit';
+import { pkg } from './environment.mjs';
+
+const parsing = await pkg('parsing');
+
+const WORDS = 'queue parser chunk embedding index monitor stream consumer replica latency throughput batch vector token section heartbeat manifest backlog'.split(' ');
+const words = (seed, n) => Array.from({ length: n }, (_, w) => WORDS[(seed * 7 + w * 3 + ((seed >> 3) % 5)) % WORDS.length]).join(' ');
+
+const FORMATS = ['md', 'txt', 'html', 'json', 'csv'];
+
+/**
+ * Small document `i` (about 1-4 KB): Markdown, plain text, HTML, JSON or CSV in turn, 2-5 sections
+ * of 3-6 lines; every line names its document, section and line, so no two chunks are equal.
+ */
+export function smallDocument(i) {
+  const ext = FORMATS[i % FORMATS.length];
+  const sections = 2 + (i % 4);
+  const lines = 3 + ((i >> 2) % 4);
+  const line = (s, l) => `Line ${l} of section ${s} in document ${i}: ${words(i + s * 11 + l, 14 + ((i + l) % 9))}.`;
+  let text;
+  switch (ext) {
+    case 'md':
+      text = Array.from({ length: sections }, (_, s) => `# Section ${s} of document ${i}\n\n${Array.from({ length: lines }, (_, l) => line(s, l)).join('\n')}\n`).join('\n');
+      break;
+    case 'txt':
+      text = Array.from({ length: sections }, (_, s) => Array.from({ length: lines }, (_, l) => line(s, l)).join('\n')).join('\n\n');
+      break;
+    case 'html':
+      text = `<!doctype html><html><head><title>Document ${i}</title></head><body>${Array.from(
+        { length: sections },
+        (_, s) => `<h2>Section ${s} of document ${i}</h2>${Array.from({ length: lines }, (_, l) => `<p>${line(s, l)}</p>`).join('')}`,
+      ).join('')}</body></html>`;
+      break;
+    case 'json':
+      text = JSON.stringify(
+        { document: i, sections: Array.from({ length: sections }, (_, s) => ({ title: `Section ${s} of document ${i}`, lines: Array.from({ length: lines }, (_, l) => line(s, l)) })) },
+        null,
+        2,
+      );
+      break;
+    case 'csv':
+      text = ['section,line,text', ...Array.from({ length: sections * lines }, (_, k) => `${Math.floor(k / lines)},${k % lines},"${line(Math.floor(k / lines), k % lines)}"`)].join('\n') + '\n';
+      break;
+  }
+  return { name: `doc-${String(i).padStart(5, '0')}.${ext}`, data: Buffer.from(text), type: 'doc' };
+}
+
+/** A text PDF of `pages` pages, each with a heading and `paragraphs` paragraphs that name the page. */
+export function makePdf(id, pages, paragraphs = 4) {
+  return new Promise((resolve, reject) => {
+    const doc = new PDFDocument({ autoFirstPage: false });
+    const parts = [];
+    doc.on('data', (b) => parts.push(b));
+    doc.on('end', () => resolve(Buffer.concat(parts)));
+    doc.on('error', reject);
+    for (let p = 1; p <= pages; p++) {
+      doc.addPage({ size: 'LETTER', margin: 72 });
+      doc.font('Helvetica').fontSize(14).text(`Report ${id}, page ${p}`, 72, 72);
+      let y = 110;
+      for (let k = 0; k < paragraphs; k++) {
+        doc.fontSize(10).text(`Paragraph ${k + 1} of page ${p} in report ${id}. ${words(id * 131 + p * 17 + k, 40)}.`, 72, y, { width: 460 });
+        y = doc.y + 12;
+      }
+    }
+    doc.end();
+  });
+}
+
+/** PDF `i` of the load run: 40-80 pages. */
+export async function largePdf(i, pages = 40 + ((i * 17) % 41)) {
+  return { name: `report-${String(i).padStart(3, '0')}.pdf`, data: await makePdf(i, pages), type: 'pdf', pages };
+}
+
+/**
+ * The chunk ids the pipeline must produce for one task of a document: the parser stage's parse,
+ * chunk and build steps, run here directly.
+ */
+export async function expectedChunkIds(doc, docRow, task) {
+  await parsing.initHashing();
+  const cfg = docRow.parser_config;
+  const parsed = await parsing.parseDocument({
+    name: doc.name,
+    data: doc.data,
+    parserId: docRow.parser_id ?? 'naive',
+    parserConfig: cfg,
+    fromPage: task.from_page,
+    toPage: task.to_page,
+  });
+  const built = parsing.buildChunks({ doc_id: docRow.id, kb_id: docRow.kb_id, doc_name: doc.name, parser_config: cfg }, parsing.chunkDocument(parsed, cfg));
+  return built.map((c) => c.id);
+}
