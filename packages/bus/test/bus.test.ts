@@ -14,7 +14,7 @@ import {
   runBatchConsumer,
   runConsumer,
 } from '../src/index.js';
-import { logger, privateTopology, telemetry } from './helpers.js';
+import { logger, privateTopology, telemetry, onEvents } from './helpers.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -73,11 +73,7 @@ describe('ack wait', () => {
     const pub = new Publisher(t.nc);
     const deliveries: number[] = [];
     const slow = runConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       concurrency: 1,
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
@@ -128,11 +124,7 @@ describe('runConsumer', () => {
     const pub = new Publisher(t.nc);
     const seen: Record<string, number> = {};
     const rc = runConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       concurrency: 2,
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
@@ -165,11 +157,7 @@ describe('runConsumer', () => {
     const pub = new Publisher(t.nc);
     let calls = 0;
     const rc = runConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
       tracer: telemetry.tracer,
@@ -195,11 +183,7 @@ describe('runConsumer', () => {
     const pub = new Publisher(t.nc);
     let calls = 0;
     const rc = runConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       maxDeliver: 2,
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
@@ -224,11 +208,7 @@ describe('runConsumer', () => {
     const pub = new Publisher(t.nc);
     const started: string[] = [];
     const slow = runConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       concurrency: 1,
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
@@ -244,11 +224,7 @@ describe('runConsumer', () => {
     await slow.stop(200);
     const handled: string[] = [];
     const other = runConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
       tracer: telemetry.tracer,
@@ -270,11 +246,7 @@ describe('runBatchConsumer', () => {
     for (let i = 0; i < 20; i++) await pub.publish(t.names.subjects.progress, ProgressEvent, progress(`t${i}`, `m${i}`), { msgID: `b${i}` });
     const sizes: number[] = [];
     const bc = runBatchConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
       handler: async (items) => {
@@ -340,11 +312,7 @@ describe('runBatchConsumer deferral', () => {
     for (const m of ['keep-1', 'wait', 'keep-2']) await pub.publish(t.names.subjects.progress, ProgressEvent, progress(m, m), { msgID: m });
     const seen: { msg: string; delivery?: number; last?: boolean; at: number }[] = [];
     const bc = runBatchConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       maxDeliver: 3,
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ProgressEvent, type ProgressEvent as PE } from '@ragline/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DependencyGate, Publisher, consumerLag, runBatchConsumer, type Dependency } from '../src/index.js';
-import { logger, privateTopology } from './helpers.js';
+import { logger, privateTopology, onEvents } from './helpers.js';
 
 class Down extends Error {
   override name = 'Down';
@@ -111,11 +111,7 @@ describe('runBatchConsumer with a dependency gate', () => {
     const pub = new Publisher(t.nc);
     for (let i = 0; i < 5; i++) await pub.publish(t.names.subjects.progress, ProgressEvent, progress(`t${i}`), { msgID: `g${i}` });
     const bc = runBatchConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       maxDeliver: 3,
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,

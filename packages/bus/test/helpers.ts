@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { topologyNames } from '@ragline/contracts';
+import { ProgressEvent, topologyNames, type TopologyNames } from '@ragline/contracts';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { createLogger, startTelemetry, type Logger } from '@ragline/telemetry';
 import { connectNats, deleteTopology, ensureTopology, type TopologyOptions } from '../src/index.js';
 
@@ -20,5 +21,16 @@ export async function privateTopology(o: TopologyOptions = {}) {
       await deleteTopology(nc, names);
       await nc.close();
     },
+  };
+}
+
+/** The consumer most tests drive: the monitor's durable on the events stream, progress events. */
+export function onEvents(t: { nc: NatsConnection; names: TopologyNames }) {
+  return {
+    nc: t.nc,
+    stream: t.names.streams.events,
+    consumer: t.names.consumers.monitorEvents,
+    stage: 'monitor' as const,
+    schema: ProgressEvent,
   };
 }

@@ -13,7 +13,7 @@ import {
 } from '@ragline/telemetry';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MessageTooLargeError, PUBLISHED_AT_HEADER, PermanentError, Publisher, runBatchConsumer, runConsumer } from '../src/index.js';
-import { logger, privateTopology } from './helpers.js';
+import { logger, privateTopology, onEvents } from './helpers.js';
 
 const exporter = new InMemorySpanExporter();
 let telemetry: Telemetry;
@@ -62,11 +62,7 @@ describe('trace context through NATS headers', () => {
     const pub = new Publisher(t.nc, { tracer: telemetry.tracer });
     const received: { headers: Record<string, string[]>; activeTrace?: string }[] = [];
     const rc = runConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
       tracer: telemetry.tracer,
@@ -124,11 +120,7 @@ describe('trace context through NATS headers', () => {
     await pub.publish(subject, ProgressEvent, progress('task-q', 'queued'), { msgID: 'q-1', taskId: 'task-q' });
     await sleep(400);
     const rc = runConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
       tracer: telemetry.tracer,
@@ -175,11 +167,7 @@ describe('batch consumer tracing', () => {
     }
     const handlerSaw: { itemTraces: string[]; activeTrace?: string }[] = [];
     const bc = runBatchConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
       tracer: telemetry.tracer,
@@ -226,11 +214,7 @@ describe('batch consumer tracing', () => {
       return span.spanContext();
     });
     const bc = runBatchConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
       tracer: telemetry.tracer,
@@ -268,11 +252,7 @@ describe('batch consumer tracing', () => {
     const pub = new Publisher(t.nc, { tracer: telemetry.tracer });
     await pub.publish(subject, ProgressEvent, progress('task-n', 'n'), { msgID: 'n-1', taskId: 'task-n' });
     const bc = runBatchConsumer({
-      nc: t.nc,
-      stream: t.names.streams.events,
-      consumer: t.names.consumers.monitorEvents,
-      stage: 'monitor',
-      schema: ProgressEvent,
+      ...onEvents(t),
       dlqSubject: t.names.subjects.dlq('monitor'),
       logger,
       tracer: telemetry.tracer,
