@@ -1,3 +1,4 @@
+// s3rver ships no types: the parts of its API the tests use (storage tests and the fault suite).
 declare module 's3rver' {
   import type { Server } from 'node:http';
   import type { AddressInfo } from 'node:net';
