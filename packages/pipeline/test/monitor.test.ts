@@ -138,13 +138,13 @@ describe('monitor progress writer', () => {
     // batch 1's event failed its first delivery and comes back later; the completion arrives first
     const first = items([e.start, e.batch(0, 10), e.completed]);
     const outcome = await write()(first);
-    expect(outcome).toEqual({ later: [first[2]], delayMs: 1000 });
+    expect(outcome).toEqual({ later: [first[2]], delayMs: 2000 });
     expect((await taskRow(taskId)).progress).toBeLessThan(1);
     expect((await docRow(doc.id)).chunk_num).toBe(0);
 
     // redelivered (second delivery) before the batch: still held, and the next look waits longer
     const again = [{ ...items([e.completed])[0]!, deliveryCount: 2 }];
-    expect(await write()(again)).toEqual({ later: again, delayMs: 2000 });
+    expect(await write()(again)).toEqual({ later: again, delayMs: 4000 });
 
     await write()(items([e.batch(1, 5)]));
     expect(await write()([{ ...items([e.completed])[0]!, deliveryCount: 3 }])).toBeUndefined();

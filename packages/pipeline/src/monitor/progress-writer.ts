@@ -9,7 +9,7 @@ import type { TaskInfoStore, TaskObservation } from './task-info.js';
 export type ProgressDb = Pick<TaskDb, 'applyProgress' | 'recordIndexedBatch' | 'indexedBatchCount' | 'completeTask' | 'syncDocuments'>;
 
 /** how long a completion waits for a batch event still in flight before it is looked at again */
-export const COMPLETION_RECHECK_MS = 1000;
+export const COMPLETION_RECHECK_MS = 2000;
 
 /**
  * The one writer of pipeline progress to MySQL: a batch of events becomes one progress transaction,
@@ -74,7 +74,7 @@ export function createProgressWriter(deps: {
     // after MySQL: an observation failing must not redeliver events already applied
     await deps.info?.record(seen).catch((err: Error) => deps.logger.warn({ err: err.message }, 'recording task observations failed'));
     if (later.length) {
-      // 1 s, 2 s, 4 s, ... between looks: a batch event's own retries back off the same way
+      // 2 s, 4 s, 8 s, 16 s between looks (30 s in all with 5 deliveries): a batch event's own retries back off alike
       const tries = Math.max(...later.map((i) => i.deliveryCount ?? 1));
       return { later, delayMs: COMPLETION_RECHECK_MS * 2 ** (tries - 1) };
     }
