@@ -4,7 +4,7 @@
 // RAGFlow does; waiting for tasks; cleanup; and CPU/RSS sampling of the app processes from /proc.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -176,9 +176,10 @@ export async function createBenchEnvironment(extraEnv = {}) {
     HEARTBEAT_INTERVAL_MS: '1000',
     BRIDGE_BLOCK_MS: '200',
     SHUTDOWN_GRACE_MS: '5000',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ...extraEnv,
   };
+  if (process.env.BENCH_LOG_DIR) mkdirSync(process.env.BENCH_LOG_DIR, { recursive: true });
   const taskdb = taskdbPkg.createTaskDb({ url: env.MYSQL_URL });
   await taskdb.migrate();
   const redis = queuePkg.createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX });
@@ -199,7 +200,12 @@ export async function createBenchEnvironment(extraEnv = {}) {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     tails.set(key, '');
-    const keep = (b) => tails.set(key, (tails.get(key) + b).slice(-4000));
+    // BENCH_LOG_DIR keeps every app's whole output (LOG_LEVEL warn unless set), else only its tail
+    const file = process.env.BENCH_LOG_DIR ? createWriteStream(join(process.env.BENCH_LOG_DIR, `${key}.log`), { flags: 'a' }) : undefined;
+    const keep = (b) => {
+      tails.set(key, (tails.get(key) + b).slice(-4000));
+      file?.write(b);
+    };
     p.stdout.on('data', keep);
     p.stderr.on('data', keep);
     p.on('exit', (code, sig) => {

@@ -51,15 +51,16 @@ export function lineChart(series, { title, xLabel, yLabel, bands = [], width = 7
     );
   }
   const yStep = tickStep(yMax, 6);
+  const label = (v) => Number(v.toFixed(6)); // no float noise in tick labels
   for (let y = 0; y <= yMax; y += yStep) {
     body.push(
       `<line x1="${m.left}" x2="${m.left + pw}" y1="${Y(y).toFixed(1)}" y2="${Y(y).toFixed(1)}" stroke="#d1d5db" stroke-width="0.5"/>` +
-        `<text x="${m.left - 6}" y="${(Y(y) + 4).toFixed(1)}" text-anchor="end" font-size="11">${y}</text>`,
+        `<text x="${m.left - 6}" y="${(Y(y) + 4).toFixed(1)}" text-anchor="end" font-size="11">${label(y)}</text>`,
     );
   }
   const xStep = tickStep(xMax, 10);
   for (let x = 0; x <= xMax; x += xStep) {
-    body.push(`<text x="${X(x).toFixed(1)}" y="${m.top + ph + 16}" text-anchor="middle" font-size="11">${x}</text>`);
+    body.push(`<text x="${X(x).toFixed(1)}" y="${m.top + ph + 16}" text-anchor="middle" font-size="11">${label(x)}</text>`);
   }
   body.push(
     `<line x1="${m.left}" x2="${m.left + pw}" y1="${m.top + ph}" y2="${m.top + ph}" stroke="#6b7280"/>` +
