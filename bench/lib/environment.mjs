@@ -196,7 +196,8 @@ export async function createBenchEnvironment(extraEnv = {}) {
   function start(app, replica = 0, more = {}) {
     const key = `${app}.${replica}`;
     const p = spawn(process.execPath, [join(ROOT, 'apps', app, 'dist', 'main.js')], {
-      env: { ...process.env, ...env, RAGLINE_REPLICA: `bench_${id}_${app}_${replica}`, ...more },
+      // launched as `ragline up` and the images launch them (two malloc arenas)
+      env: { MALLOC_ARENA_MAX: '2', ...process.env, ...env, RAGLINE_REPLICA: `bench_${id}_${app}_${replica}`, ...more },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     tails.set(key, '');

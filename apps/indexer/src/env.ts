@@ -1,7 +1,8 @@
 import { CommonEnv, env, loadConfig } from '@ragline/config';
 
 export const IndexerEnv = CommonEnv.extend({
-  INDEXER_CONCURRENCY: env.int(1, 64).default(2),
+  // the embedded store merges the batches in hand into one commit (group commit): more at once, fewer commits
+  INDEXER_CONCURRENCY: env.int(1, 64).default(16),
   /** documents per Elasticsearch bulk request: RAGFlow's DOC_BULK_SIZE (code default 32; its Docker .env sets 4) */
   DOC_BULK_SIZE: env.int(1, 10_000).default(32),
   /** bytes per Elasticsearch bulk request body, under the cluster's http.max_content_length */

@@ -5,7 +5,7 @@ import { IndexerEnv } from '../src/env.js';
 describe('IndexerEnv', () => {
   it('defaults to two concurrent index writes and the embedded doc store', () => {
     const cfg = loadConfig(IndexerEnv, {});
-    expect(cfg.INDEXER_CONCURRENCY).toBe(2);
+    expect(cfg.INDEXER_CONCURRENCY).toBe(16);
     expect(cfg.ELASTICSEARCH_URL).toBeUndefined();
     expect(cfg.RAGLINE_DATA_DIR).toBe('.ragline-data');
     expect(cfg.DOC_BULK_SIZE).toBe(32);

@@ -69,7 +69,8 @@ export class Supervisor {
   private spawn(c: Child): void {
     const name = this.children.filter((x) => x.app === c.app).length > 1 ? `${c.app}.${c.index}` : c.app;
     const proc = spawn(process.execPath, [join(this.opts.root, 'apps', c.app, 'dist', 'main.js')], {
-      env: { ...process.env, ...this.opts.env, RAGLINE_REPLICA: `${hostname()}_${c.index}` },
+      // two malloc arenas, as in the images: LanceDB's threads each got an arena and the indexer's RSS crept up
+      env: { MALLOC_ARENA_MAX: '2', ...process.env, ...this.opts.env, RAGLINE_REPLICA: `${hostname()}_${c.index}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     c.proc = proc;

@@ -14,10 +14,19 @@ export interface LanceDocStoreOptions {
    */
   readConsistencyIntervalS?: number;
   /**
-   * refresh() folds new rows into the indexes (a table rewrite) only once this many rows are
-   * unindexed; below that, searches scan the unindexed rows directly. Default 20000.
+   * refresh() folds new rows into the indexes (a table rewrite) only once this process has written
+   * this many rows since the last rewrite; below that, searches scan the unindexed rows directly.
+   * Default 20000.
    */
   optimizeAfterRows?: number;
+  /**
+   * refresh() also compacts once this many writes were committed since the last rewrite: every
+   * commit adds a fragment, and each upsert's merge reads all of them, so a trickle of small batches
+   * would otherwise make every write slower than the one before. Default 64.
+   */
+  compactAfterWrites?: number;
+  /** upserts into one table that arrive while a write is running are merged into one commit of at most this many rows; default 2048 */
+  maxRowsPerWrite?: number;
   /** table versions older than this are pruned when the table is optimised; default 10 min */
   keepVersionsMs?: number;
   /** bytes of index data LanceDB keeps in memory for this store; default 256 MiB */
@@ -178,6 +187,12 @@ class LanceStore implements LanceDocStore {
   private readonly tables = new Map<string, Promise<lancedb.Table>>();
   /** tail of each table's write queue: one write at a time per table within this process */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** rows waiting for each table's next merged write, with the promise of that write */
+  private readonly pendingWrites = new Map<string, { rows: Row[]; done: Promise<void> }>();
+  /** commits and rows per table since this process last rewrote it (optimize); the store has one writer process */
+  private readonly sinceOptimize = new Map<string, { writes: number; rows: number }>();
+  /** tables whose indexes this process has checked */
+  private readonly indexesChecked = new Set<string>();
   private closed = false;
 
   constructor(private readonly opts: LanceDocStoreOptions) {
@@ -272,7 +287,9 @@ class LanceStore implements LanceDocStore {
     if (!Number.isInteger(dim) || dim <= 0) throw new DocStoreError(`invalid vector dimension ${dim}`, false);
     const name = tableName(tenantId, dim);
     try {
-      await this.serial(name, () => this.table(name, dim));
+      const known = this.tables.get(name);
+      if (known) await known;
+      else await this.serial(name, () => this.table(name, dim));
     } catch (err) {
       throw wrap(`ensureIndex ${name}`, err);
     }
@@ -302,9 +319,7 @@ class LanceStore implements LanceDocStore {
       const name = tableName(tenantId, dim);
       try {
         await this.ensureIndex(tenantId, dim);
-        const table = await this.table(name);
-        const data = lancedb.makeArrowTable(rows, { schema: tableSchema(dim) });
-        await this.serial(name, () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
+        await this.mergeRows(name, dim, rows);
         // ES keeps one document per _id: a chunk re-embedded at another dimension leaves its old table
         await this.removeFromOtherDims(tenantId, dim, rows.map((r) => r.id));
         written += rows.length;
@@ -314,6 +329,36 @@ class LanceStore implements LanceDocStore {
       }
     }
     return { written, errors };
+  }
+
+  /**
+   * Group commit: rows for a table join the next write queued behind the running one, so concurrent
+   * batches (the indexer handles several at once) share one merge and one commit. Within a merged
+   * write the last row of an id wins, as it would in consecutive writes.
+   */
+  private mergeRows(name: string, dim: number, rows: Row[]): Promise<void> {
+    let group = this.pendingWrites.get(name);
+    if (!group) {
+      const created: { rows: Row[]; done: Promise<void> } = { rows: [], done: Promise.resolve() };
+      created.done = this.serial(name, async () => {
+        if (this.pendingWrites.get(name) === created) this.pendingWrites.delete(name);
+        const byId = new Map<string, Row>();
+        for (const r of created.rows) {
+          byId.delete(r.id);
+          byId.set(r.id, r);
+        }
+        const table = await this.table(name);
+        const data = lancedb.makeArrowTable([...byId.values()], { schema: tableSchema(dim) });
+        await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+        const since = this.sinceOptimize.get(name) ?? { writes: 0, rows: 0 };
+        this.sinceOptimize.set(name, { writes: since.writes + 1, rows: since.rows + byId.size });
+      });
+      this.pendingWrites.set(name, (group = created));
+    }
+    group.rows.push(...rows);
+    // a full group takes no more rows: the next upsert starts a new one, queued behind it
+    if (group.rows.length >= (this.opts.maxRowsPerWrite ?? 2048) && this.pendingWrites.get(name) === group) this.pendingWrites.delete(name);
+    return group.done;
   }
 
   private async removeFromOtherDims(tenantId: string, dim: number, ids: string[]): Promise<void> {
@@ -360,16 +405,31 @@ class LanceStore implements LanceDocStore {
 
   async refresh(tenantId: string): Promise<void> {
     checkTenant(tenantId);
+    const prefix = tablePrefix(tenantId);
+    // New rows are searchable without an index update (LanceDB scans unindexed rows), so the
+    // rewrite that folds them into the indexes and compacts the fragments of many small writes is
+    // batched; this process is the only writer, so its own counts say when one is due.
+    const due = (name: string) => {
+      const since = this.sinceOptimize.get(name);
+      return !!since && (since.writes >= (this.opts.compactAfterWrites ?? 64) || since.rows >= (this.opts.optimizeAfterRows ?? 20_000));
+    };
     try {
-      for (const { dim, table } of await this.tenantTables(tenantId)) {
-        await this.serial(tableName(tenantId, dim), async () => {
-          if (await this.ensureIndexes(table)) return;
-          const unindexed = Math.max(0, ...(await table.listIndices()).map((i) => i.numUnindexedRows ?? 0));
-          // New rows are searchable without an index update (LanceDB scans unindexed rows), so the
-          // costly rewrite that folds them in and compacts upsert fragments is batched.
-          if (unindexed >= (this.opts.optimizeAfterRows ?? 20_000)) {
-            await table.optimize({ cleanupOlderThan: new Date(Date.now() - (this.opts.keepVersionsMs ?? 10 * 60_000)) });
+      for (const name of [...this.sinceOptimize.keys()]) {
+        if (!name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length))) continue;
+        if (this.indexesChecked.has(name) && !due(name)) continue;
+        await this.serial(name, async () => {
+          const table = await this.table(name);
+          if (!this.indexesChecked.has(name)) {
+            const created = await this.ensureIndexes(table);
+            this.indexesChecked.add(name);
+            if (created) {
+              this.sinceOptimize.set(name, { writes: 0, rows: 0 });
+              return;
+            }
           }
+          if (!due(name)) return;
+          await table.optimize({ cleanupOlderThan: new Date(Date.now() - (this.opts.keepVersionsMs ?? 10 * 60_000)) });
+          this.sinceOptimize.set(name, { writes: 0, rows: 0 });
         });
       }
     } catch (err) {
