@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { IndexerEnv } from '../src/env.js';
 
 describe('IndexerEnv', () => {
-  it('defaults to two concurrent index writes and the embedded doc store', () => {
+  it('defaults to 16 concurrent index writes and the embedded doc store', () => {
     const cfg = loadConfig(IndexerEnv, {});
     expect(cfg.INDEXER_CONCURRENCY).toBe(16);
     expect(cfg.ELASTICSEARCH_URL).toBeUndefined();
     expect(cfg.RAGLINE_DATA_DIR).toBe('.ragline-data');
     expect(cfg.DOC_BULK_SIZE).toBe(32);
     expect(cfg.DOC_BULK_MAX_BYTES).toBe(8 * 1024 * 1024);
+    expect([cfg.LANCEDB_INDEX_CACHE_MB, cfg.LANCEDB_METADATA_CACHE_MB]).toEqual([32, 16]);
   });
 
   it('reads the Elasticsearch settings and RAGFlow Docker bulk size', () => {
@@ -22,6 +23,8 @@ describe('IndexerEnv', () => {
     ['INDEXER_CONCURRENCY', '0'],
     ['ELASTICSEARCH_URL', 'es.local:9200'],
     ['DOC_BULK_SIZE', '0'],
+    ['LANCEDB_INDEX_CACHE_MB', '0'],
+    ['LANCEDB_METADATA_CACHE_MB', 'lots'],
   ])('rejects %s=%s naming the key', (key, value) => {
     let err: unknown;
     try {

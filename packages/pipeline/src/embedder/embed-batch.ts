@@ -34,7 +34,8 @@ export interface EmbedStageDeps {
  */
 class TitleCache {
   private readonly map = new Map<string, Promise<Float32Array>>();
-  constructor(private readonly max = 1000) {}
+  // a task's batches arrive close together: a few hundred recent tasks is plenty, and keeps the replica's memory flat
+  constructor(private readonly max = 256) {}
   get(key: string) {
     return this.map.get(key);
   }

@@ -7,6 +7,10 @@ export interface DocStoreEnv {
   DOC_BULK_SIZE?: number;
   /** bytes per Elasticsearch bulk request body; default 8 MiB */
   DOC_BULK_MAX_BYTES?: number;
+  /** MiB of index data the embedded store caches; default the store's (256) */
+  LANCEDB_INDEX_CACHE_MB?: number;
+  /** MiB of file metadata the embedded store caches; default the store's (64) */
+  LANCEDB_METADATA_CACHE_MB?: number;
 }
 
 /**
@@ -23,5 +27,10 @@ export function docStoreFromConfig(cfg: CommonEnv & DocStoreEnv): DocStore {
       bulkMaxBytes: cfg.DOC_BULK_MAX_BYTES,
     });
   }
-  return createLanceDocStore({ dir: dataPaths(cfg).docstore });
+  const mib = (n: number | undefined) => (n === undefined ? undefined : n * 1024 * 1024);
+  return createLanceDocStore({
+    dir: dataPaths(cfg).docstore,
+    indexCacheBytes: mib(cfg.LANCEDB_INDEX_CACHE_MB),
+    metadataCacheBytes: mib(cfg.LANCEDB_METADATA_CACHE_MB),
+  });
 }
