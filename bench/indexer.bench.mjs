@@ -2,11 +2,11 @@
 // pipeline-sized batches (PARSER_BATCH_CHUNKS default 32), grouped into tasks whose completion
 // refreshes the index as the indexer does. Reports chunks/s, per-batch latency and peak RSS.
 // BENCH_INDEXER_CHUNKS overrides the chunk count for a quick run.
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLanceDocStore } from '@ragline/docstore';
+import { storedChunk, unitVector } from './lib/documents.mjs';
 
 const DIM = 1024;
 
@@ -21,45 +21,6 @@ function diskBytes(dir) {
 }
 const BATCH = 32;
 const TASK_CHUNKS = 2000;
-
-/** A deterministic unit vector per chunk, float32-exact, cheap to make (the embedder is not measured). */
-function vector(seed) {
-  const v = new Float32Array(DIM);
-  let x = (seed * 2654435761) >>> 0;
-  let norm = 0;
-  for (let i = 0; i < DIM; i++) {
-    x = (x * 1664525 + 1013904223) >>> 0;
-    v[i] = x / 4294967296 - 0.5;
-    norm += v[i] * v[i];
-  }
-  norm = Math.sqrt(norm);
-  return Array.from(v, (y) => Math.fround(y / norm));
-}
-
-function chunk(n, docId, kbId) {
-  const text = `Ledger entry ${n}: vessel ${n * 7 + 3} at berth ${n % 17} with cargo lot ${n * 13 + 1} and ${n % 5} cranes.`;
-  const tokens = text.toLowerCase().replace(/[^a-z0-9 ]/g, ' ');
-  return {
-    id: createHash('sha1').update(`${docId}:${n}`).digest('hex').slice(0, 16),
-    doc_id: docId,
-    kb_id: kbId,
-    docnm_kwd: `${docId}.txt`,
-    title_tks: `${docId} txt`,
-    title_sm_tks: `${docId} txt`,
-    content_with_weight: text,
-    content_ltks: tokens,
-    content_sm_ltks: tokens,
-    page_num_int: [n],
-    position_int: [[n, n, n, n, n]],
-    top_int: [n],
-    important_kwd: [],
-    create_time: '2026-11-24 10:00:00',
-    create_timestamp_flt: 1_795_000_000 + n,
-    img_id: '',
-    token_count: 24,
-    [`q_${DIM}_vec`]: vector(n),
-  };
-}
 
 export async function run() {
   const total = Number(process.env.BENCH_INDEXER_CHUNKS ?? 100_000);
@@ -82,7 +43,7 @@ export async function run() {
       const end = Math.min(total, start + TASK_CHUNKS);
       for (let b = start; b < end; b += BATCH) {
         const docs = [];
-        for (let n = b; n < Math.min(end, b + BATCH); n++) docs.push(chunk(n, docId, 'kb1'));
+        for (let n = b; n < Math.min(end, b + BATCH); n++) docs.push(storedChunk(n, docId, 'kb1', DIM));
         const s = performance.now();
         const res = await store.upsert(tenant, docs);
         batchMs.push(performance.now() - s);
@@ -103,7 +64,7 @@ export async function run() {
     const stored = await store.count(tenant);
     if (stored !== total) throw new Error(`stored ${stored} chunks, expected ${total}`);
     const probe = Math.floor(total / 2) + 7;
-    const hits = await store.search({ tenantId: tenant, query: `ledger entry ${probe}`, vector: vector(probe), mode: 'hybrid', topK: 3 });
+    const hits = await store.search({ tenantId: tenant, query: `ledger entry ${probe}`, vector: unitVector(probe, DIM), mode: 'hybrid', topK: 3 });
     batchMs.sort((a, b) => a - b);
     const pct = (p) => +batchMs[Math.min(batchMs.length - 1, Math.floor(p * batchMs.length))].toFixed(1);
     return {

@@ -4,7 +4,11 @@
 // last minute is compared with the mean of the minute after the warm-up, and an app passes when it
 // grew less than SOAK_MAX_GROWTH_PCT. At the end every task must be done and the doc store must hold
 // every expected chunk. Chart in results/soak.svg.
-// Knobs (env): SOAK_MINUTES (10), SOAK_WARMUP_MINUTES (2), SOAK_RATE (documents/s, 4),
+// The embedded doc store starts with SOAK_PREFILL_CHUNKS chunks of another knowledge base of the same
+// tenant, so the indexer runs on a store of working size, as a deployed one does: LanceDB's memory
+// follows the size of the table it writes, and a store growing from empty would show that as growth.
+// Besides growth, each app's trend (least-squares slope of RSS after the warm-up, MB/min) is reported.
+// Knobs (env): SOAK_MINUTES (10), SOAK_WARMUP_MINUTES (3), SOAK_RATE (documents/s, 4), SOAK_PREFILL_CHUNKS (20000),
 // SOAK_SAMPLE_S (2), SOAK_MAX_GROWTH_PCT (10), SOAK_HEAP_SNAPSHOTS=1 (SIGUSR1 every app after the
 // warm-up and at the end; the snapshots are copied to SOAK_SNAPSHOT_DIR, default /tmp/ragline-soak-snapshots),
 // SOAK_LOCKED=1 (say in the notes that the run held the machine's heavy-work lock).
@@ -13,14 +17,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APPS, createBenchEnvironment, mean, percentile, pkg, round, startRssSampler, taskTracker } from './lib/environment.mjs';
-import { expectedChunkIds, makePdf, smallDocument } from './lib/documents.mjs';
+import { expectedChunkIds, makePdf, smallDocument, storedChunk } from './lib/documents.mjs';
 import { lineChart } from './lib/svg.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const docstorePkg = await pkg('docstore');
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
-const WARMUP_MIN = Number(process.env.SOAK_WARMUP_MINUTES ?? Math.min(2, MINUTES / 5));
+// three minutes: the apps' heaps settle after their first full garbage collections, around minute two
+const WARMUP_MIN = Number(process.env.SOAK_WARMUP_MINUTES ?? Math.min(3, MINUTES * 0.3));
+const PREFILL = Number(process.env.SOAK_PREFILL_CHUNKS ?? 20_000);
 // the comparison windows: a minute each, shorter when the run is too short for that
 const WINDOW_MIN = Math.min(1, (MINUTES - WARMUP_MIN) / 2);
 const RATE = Number(process.env.SOAK_RATE ?? 4);
@@ -61,14 +67,44 @@ function downsample(samples, bucketS) {
   }));
 }
 
+/** Writes `n` chunks of another knowledge base into the tenant's table before the indexer opens the store. */
+async function prefill(dir, tenantId, n) {
+  const store = docstorePkg.createLanceDocStore({ dir });
+  try {
+    await store.ensureIndex(tenantId, 1024);
+    for (let from = 0; from < n; from += 500) {
+      const docs = [];
+      for (let i = from; i < Math.min(n, from + 500); i++) docs.push(storedChunk(i, `prefill${Math.floor(i / 50)}`, 'soakprefill', 1024));
+      const res = await store.upsert(tenantId, docs);
+      if (res.errors.length) throw new Error(`prefill: ${res.errors[0].reason}`);
+      await store.refresh(tenantId);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** Least-squares slope of an app's RSS over samples with t >= from, in MB per minute. */
+function trendMbPerMin(samples, key, app, from) {
+  const pts = samples.filter((s) => s.t >= from).map((s) => [s.t / 60, s[key][app] ?? 0]);
+  const mx = mean(pts.map((p) => p[0]));
+  const my = mean(pts.map((p) => p[1]));
+  const sxx = pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxx ? pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx : 0;
+}
+
 export async function run() {
   const env = await createBenchEnvironment({ EMBEDDING_URL: '' });
   let sampler;
   const snapping = [];
   try {
-    env.startAll();
     const tenantId = await env.taskdb.ensureTenant({ name: 'bench', embdId: EMBD_ID });
     const kb = await env.taskdb.ensureKnowledgebase({ name: 'soak', tenantId, embdId: EMBD_ID, parserConfig: PARSER_CONFIG });
+    if (PREFILL > 0) {
+      await prefill(join(env.dataDir, 'docstore'), tenantId, PREFILL);
+      log(`doc store prefilled with ${PREFILL} chunks of another knowledge base`);
+    }
+    env.startAll();
     await env.waitReady();
     log(`apps ready; feeding ${RATE} documents/s for ${MINUTES} min (warm-up ${WARMUP_MIN} min)`);
 
@@ -133,7 +169,7 @@ export async function run() {
     const expectedTotal = new Set([...expected.values()].flat()).size;
     await env.stopAll();
     const store = docstorePkg.createLanceDocStore({ dir: join(env.dataDir, 'docstore') });
-    const stored = await store.count(tenantId, {});
+    const stored = await store.count(tenantId, { kb_id: kb.id });
     await store.close();
     if (stored !== expectedTotal) throw new Error(`doc store holds ${stored} chunks, ${expectedTotal} expected`);
     log(`verified: ${tracker.total} tasks done, ${stored} chunks in the doc store`);
@@ -152,7 +188,8 @@ export async function run() {
       };
       const tree = grow('tree');
       const main = grow('main');
-      apps[app] = { ...tree, pass: tree.growth_pct < MAX_GROWTH, main_process: main };
+      const trend = round(trendMbPerMin(sampler.samples, 'tree', app, baseFrom), 2);
+      apps[app] = { ...tree, trend_mb_per_min: trend, pass: tree.growth_pct < MAX_GROWTH, main_process: main };
     }
     const latencies = [...tracker.latency.values()].sort((a, b) => a - b);
     const series = downsample(sampler.samples, 10);
@@ -193,6 +230,8 @@ export async function run() {
         notes: [
           `RSS (MB) per app: the app process plus its children (the parser's parse workers), from /proc/<pid>/status VmRSS every ${SAMPLE_S} s; main_process: the app process alone`,
           `growth_pct: mean RSS of the last ${WINDOW_MIN} min of feeding against the mean of the ${WINDOW_MIN} min after the ${WARMUP_MIN}-min warm-up; pass below ${MAX_GROWTH}%`,
+          `trend_mb_per_min: least-squares slope of RSS from the end of the warm-up to the end of feeding`,
+          `doc store prefilled with ${PREFILL} chunks of another knowledge base of the same tenant before the apps started`,
           process.env.SOAK_LOCKED === '1'
             ? 'ran under the machine\'s heavy-work lock'
             : 'ran without the machine\'s heavy-work lock (it measures memory growth, not speed): other work may have shared the CPU, so latencies are not comparable with the load run',

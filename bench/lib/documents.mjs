@@ -1,6 +1,7 @@
 // Deterministic bench documents: small files of mixed formats and text PDFs made with pdfkit, plus
 // the chunk ids the pipeline must end up with (parsed and chunked here, in-process, with the same
 // parsing package and parser config), so a run can prove it lost nothing.
+import { createHash } from 'node:crypto';
 import PDFDocument from 'pdfkit';
 import { pkg } from './environment.mjs';
 
@@ -91,4 +92,44 @@ export async function expectedChunkIds(doc, docRow, task) {
   });
   const built = parsing.buildChunks({ doc_id: docRow.id, kb_id: docRow.kb_id, doc_name: doc.name, parser_config: cfg }, parsing.chunkDocument(parsed, cfg));
   return built.map((c) => c.id);
+}
+
+/** A deterministic unit vector per seed, float32-exact, cheap to make (no embedder involved). */
+export function unitVector(seed, dim) {
+  const v = new Float32Array(dim);
+  let x = (seed * 2654435761) >>> 0;
+  let norm = 0;
+  for (let i = 0; i < dim; i++) {
+    x = (x * 1664525 + 1013904223) >>> 0;
+    v[i] = x / 4294967296 - 0.5;
+    norm += v[i] * v[i];
+  }
+  norm = Math.sqrt(norm);
+  return Array.from(v, (y) => Math.fround(y / norm));
+}
+
+/** Chunk `n` of a document as the indexer stores it (RAGFlow's fields and a `q_<dim>_vec`), for writing a doc store directly. */
+export function storedChunk(n, docId, kbId, dim) {
+  const text = `Ledger entry ${n}: vessel ${n * 7 + 3} at berth ${n % 17} with cargo lot ${n * 13 + 1} and ${n % 5} cranes.`;
+  const tokens = text.toLowerCase().replace(/[^a-z0-9 ]/g, ' ');
+  return {
+    id: createHash('sha1').update(`${docId}:${n}`).digest('hex').slice(0, 16),
+    doc_id: docId,
+    kb_id: kbId,
+    docnm_kwd: `${docId}.txt`,
+    title_tks: `${docId} txt`,
+    title_sm_tks: `${docId} txt`,
+    content_with_weight: text,
+    content_ltks: tokens,
+    content_sm_ltks: tokens,
+    page_num_int: [n],
+    position_int: [[n, n, n, n, n]],
+    top_int: [n],
+    important_kwd: [],
+    create_time: '2026-11-24 10:00:00',
+    create_timestamp_flt: 1_795_000_000 + n,
+    img_id: '',
+    token_count: 24,
+    [`q_${dim}_vec`]: unitVector(n, dim),
+  };
 }
