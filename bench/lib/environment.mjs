@@ -25,7 +25,7 @@ export function depOf(pkgName, specifier) {
   return import(pathToFileURL(path).href);
 }
 
-const [taskdbPkg, queuePkg, storagePkg, busPkg, contracts] = await Promise.all(['taskdb', 'redis-queue', 'storage', 'bus', 'contracts'].map(pkg));
+const [taskdbPkg, queuePkg, storagePkg, busPkg, contracts, configPkg] = await Promise.all(['taskdb', 'redis-queue', 'storage', 'bus', 'contracts', 'config'].map(pkg));
 
 // ---------------------------------------------------------------------------------------------
 // numbers
@@ -196,8 +196,8 @@ export async function createBenchEnvironment(extraEnv = {}) {
   function start(app, replica = 0, more = {}) {
     const key = `${app}.${replica}`;
     const p = spawn(process.execPath, [join(ROOT, 'apps', app, 'dist', 'main.js')], {
-      // launched as `ragline up` and the images launch them (two malloc arenas)
-      env: { MALLOC_ARENA_MAX: '2', ...process.env, ...env, RAGLINE_REPLICA: `bench_${id}_${app}_${replica}`, ...more },
+      // started as `ragline up` starts them
+      env: { ...configPkg.APP_PROCESS_ENV, ...process.env, ...env, RAGLINE_REPLICA: `bench_${id}_${app}_${replica}`, ...more },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     tails.set(key, '');

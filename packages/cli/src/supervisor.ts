@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { APP_PROCESS_ENV } from '@ragline/config';
 
 export const APPS = ['ingest-bridge', 'parser', 'embedder', 'indexer', 'monitor'] as const;
 export type AppName = (typeof APPS)[number];
@@ -69,8 +70,7 @@ export class Supervisor {
   private spawn(c: Child): void {
     const name = this.children.filter((x) => x.app === c.app).length > 1 ? `${c.app}.${c.index}` : c.app;
     const proc = spawn(process.execPath, [join(this.opts.root, 'apps', c.app, 'dist', 'main.js')], {
-      // two malloc arenas, as in the images: LanceDB's threads each got an arena and the indexer's RSS crept up
-      env: { MALLOC_ARENA_MAX: '2', ...process.env, ...this.opts.env, RAGLINE_REPLICA: `${hostname()}_${c.index}` },
+      env: { ...APP_PROCESS_ENV, ...process.env, ...this.opts.env, RAGLINE_REPLICA: `${hostname()}_${c.index}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     c.proc = proc;

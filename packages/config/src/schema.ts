@@ -147,6 +147,13 @@ function crossFieldProblems(c: Record<string, unknown>): { key: string; message:
   return out;
 }
 
+/**
+ * Environment every app process is started with unless the caller's environment says otherwise
+ * (`ragline up`, the benches; the images set the same in their Dockerfile). MALLOC_ARENA_MAX: glibc
+ * gave each of LanceDB's threads its own malloc arena and the indexer's resident memory crept up.
+ */
+export const APP_PROCESS_ENV: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2' });
+
 /** Absolute data dir paths derived from RAGLINE_DATA_DIR. */
 export function dataPaths(cfg: Pick<CommonEnv, 'RAGLINE_DATA_DIR'>, cwd = process.cwd()) {
   const root = resolve(cwd, cfg.RAGLINE_DATA_DIR);
