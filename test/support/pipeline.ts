@@ -112,12 +112,18 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}, o
       env.ELASTICSEARCH_URL
         ? createElasticDocStore({ node: env.ELASTICSEARCH_URL, username: env.ES_USERNAME, password: env.ES_PASSWORD })
         : createLanceDocStore({ dir: join(dataDir, 'docstore') }),
-    async waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 90_000): Promise<T> {
+    /** polls `fn` until it returns a value; `opts` is the timeout in ms (default 90 s) or { timeoutMs, everyMs (default 200) } */
+    async waitFor<T>(
+      what: string,
+      fn: () => Promise<T | undefined | null | false>,
+      opts: number | { timeoutMs?: number; everyMs?: number } = {},
+    ): Promise<T> {
+      const { timeoutMs = 90_000, everyMs = 200 } = typeof opts === 'number' ? { timeoutMs: opts } : opts;
       const end = Date.now() + timeoutMs;
       while (Date.now() < end) {
         const v = await fn();
         if (v) return v;
-        await sleep(200);
+        await sleep(everyMs);
       }
       const tail = logs.slice(-40).map((l) => `[${l.app}] ${l.line}`).join('\n');
       throw new Error(`timed out waiting for ${what}\n--- last log lines ---\n${tail}`);
