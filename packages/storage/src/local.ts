@@ -4,7 +4,7 @@ import { access, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/pro
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InvalidKeyError, ObjectNotFoundError, ObjectTooLargeError, StorageError, StorageUnavailableError } from './errors.js';
 import { validateBucket, validateObjectName } from './keys.js';
-import { checkRange, uniqueNameWith, type GetOptions, type ObjectStore } from './types.js';
+import { checkRange, existsByStat, uniqueNameWith, type GetOptions, type ObjectStore } from './types.js';
 
 export interface LocalStoreOptions {
   /** folder holding `<bucket>/<name>`; created when missing */
@@ -83,14 +83,8 @@ class LocalStore implements ObjectStore {
     }
   }
 
-  async exists(bucket: string, name: string): Promise<boolean> {
-    try {
-      await this.stat(bucket, name);
-      return true;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return false;
-      throw err;
-    }
+  exists(bucket: string, name: string): Promise<boolean> {
+    return existsByStat(() => this.stat(bucket, name));
   }
 
   async stat(bucket: string, name: string): Promise<{ size: number }> {

@@ -9,7 +9,7 @@ import {
   StorageUnavailableError,
 } from './errors.js';
 import { validateBucket, validateObjectName } from './keys.js';
-import { checkRange, uniqueNameWith, type GetOptions, type ObjectStore } from './types.js';
+import { checkRange, existsByStat, uniqueNameWith, type GetOptions, type ObjectStore } from './types.js';
 
 export interface S3StoreOptions {
   /** host name or IP, without scheme (see parseS3Endpoint) */
@@ -140,14 +140,8 @@ class S3Store implements ObjectStore {
     }
   }
 
-  async exists(bucket: string, name: string): Promise<boolean> {
-    try {
-      await this.stat(bucket, name);
-      return true;
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) return false;
-      throw err;
-    }
+  exists(bucket: string, name: string): Promise<boolean> {
+    return existsByStat(() => this.stat(bucket, name));
   }
 
   async stat(bucket: string, name: string): Promise<{ size: number }> {

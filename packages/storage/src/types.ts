@@ -1,3 +1,5 @@
+import { ObjectNotFoundError } from './errors.js';
+
 export interface GetOptions {
   /** refuse (ObjectTooLargeError) objects bigger than this, checked before any byte is read */
   maxBytes?: number;
@@ -29,6 +31,17 @@ export async function uniqueNameWith(exists: (name: string) => Promise<boolean>,
   let candidate = name;
   while (await exists(candidate)) candidate += '_';
   return candidate;
+}
+
+/** exists() from stat(): true when stat succeeds, false when the object is missing, other errors thrown */
+export async function existsByStat(stat: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await stat();
+    return true;
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return false;
+    throw err;
+  }
 }
 
 export function checkRange(offset: number, length: number): void {

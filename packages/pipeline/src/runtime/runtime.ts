@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { DependencyGate, Publisher, connectNats, ensureTopology, type Dependency, type JetStreamManager, type NatsConnection } from '@ragline/bus';
 import { dataPaths, secretValues, type CommonEnv } from '@ragline/config';
 import { topologyNames, type Stage, type TopologyNames } from '@ragline/contracts';
-import { HeartbeatReporter, createRedis } from '@ragline/redis-queue';
+import { HeartbeatReporter, createRedis, type HeartbeatSnapshot } from '@ragline/redis-queue';
 import {
   createHealthServer,
   createMetricsRegistry,
@@ -20,13 +20,7 @@ import { redisDependency } from './dependencies.js';
 
 export const VERSION = '0.1.0';
 
-export interface HeartbeatSnapshot {
-  pending: number;
-  lag: number;
-  done: number;
-  failed: number;
-  current: Record<string, unknown>;
-}
+export type { HeartbeatSnapshot };
 
 /** What an app reports each beat; pending/lag come from `load` when the app gives one. */
 export type HeartbeatCounters = Omit<HeartbeatSnapshot, 'pending' | 'lag'> & Partial<Pick<HeartbeatSnapshot, 'pending' | 'lag'>>;
