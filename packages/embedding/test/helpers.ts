@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** Stand-in tokenizer for tests that must not depend on @ragline/tokenizer: one token per whitespace word. */
 export const wordCount = (s: string): number => s.split(/\s+/).filter(Boolean).length;
@@ -64,4 +65,17 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
 export function okReply(res: ServerResponse, input: string[], usage: Record<string, number> | null = { prompt_tokens: 7, total_tokens: 7 }): void {
   const data = input.map((t, index) => ({ object: 'embedding', index, embedding: vecFor(t) })).reverse();
   json(res, 200, { object: 'list', model: 'm', data, ...(usage && { usage }) });
+}
+
+/** A startServer() for one test file whose servers are all closed after each test. */
+export function serversClosedAfterEach(): (handler: Handler) => ReturnType<typeof startServer> {
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (closers.length) await closers.pop()!();
+  });
+  return async (handler) => {
+    const s = await startServer(handler);
+    closers.push(s.close);
+    return s;
+  };
 }

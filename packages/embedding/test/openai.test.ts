@@ -1,17 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOpenAICompatibleBackend, EmbeddingError, embeddingsEndpoint, parseRetryAfter } from '../src/index.js';
-import { json, okReply, startServer, vecFor, wordCount } from './helpers.js';
+import { json, okReply, serversClosedAfterEach, startServer, vecFor, wordCount } from './helpers.js';
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (closers.length) await closers.pop()!();
-});
-
-async function server(handler: Parameters<typeof startServer>[0]) {
-  const s = await startServer(handler);
-  closers.push(s.close);
-  return s;
-}
+const server = serversClosedAfterEach();
 
 const KEY = 'sk-test-SECRET-4242';
 

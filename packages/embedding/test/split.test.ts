@@ -1,18 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOpenAICompatibleBackend, createTeiBackend, EmbeddingError, requestTooLarge } from '../src/index.js';
-import { json, okReply, startServer, vecFor, wordCount } from './helpers.js';
+import { json, okReply, serversClosedAfterEach, vecFor, wordCount } from './helpers.js';
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (closers.length) await closers.pop()!();
-});
-
-async function server(handler: Parameters<typeof startServer>[0]) {
-  const s = await startServer(handler);
-  closers.push(s.close);
-  return s;
-}
+const server = serversClosedAfterEach();
 
 const KEY = 'tei-SECRET-split-99';
 type TeiBody = { inputs: string[] };
