@@ -1,15 +1,12 @@
-import { ChunkBatch, EmbeddedBatch, IndexMessage, PipelineEvent, msgIds, packVector, type TaskContext } from '@ragline/contracts';
-import { createHashingBackend } from '@ragline/embedding';
+import { ChunkBatch, IndexMessage, PipelineEvent, msgIds, type TaskContext } from '@ragline/contracts';
 import { cancelTask } from '@ragline/redis-queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEmbedHandler, createIndexHandler, taskRef, type IndexerTaskState } from '../src/index.js';
-import { chunksFor, logger, openStageWorld, tracer, type StageWorld } from './support/stage-env.js';
+import { createEmbedHandler, taskRef, type IndexerTaskState } from '../src/index.js';
+import { chunksFor, logger, openStageWorld, tracer, type StageWorld, embeddedBatch, hashingBackend, indexerFor } from './support/stage-env.js';
 
 // A task cancelled while the batches still to come wait for the embedder: the embedder drops them,
 // so its notice is the only message of the task the indexer will ever see again.
 
-const DIM = 1024;
-const backend = createHashingBackend({ dim: DIM });
 const TEXTS = [
   ['Harbour cranes lift containers.', 'Tugboats guide tankers in.'],
   ['Pilots board at the breakwater.', 'Customs officers check manifests.'],
@@ -24,35 +21,13 @@ afterEach(async () => {
   await w?.cleanup();
 });
 
-const embedder = () => createEmbedHandler({ backend, publisher: w.publisher, names: w.names, isCancelled: w.isCancelled, logger, tracer });
-const indexer = () =>
-  createIndexHandler({
-    docstore: w.docstore,
-    taskState: w.taskState,
-    publisher: w.publisher,
-    names: w.names,
-    isCancelled: w.isCancelled,
-    progress: w.progress('indexer'),
-    logger,
-    tracer,
-  });
+const embedder = () => createEmbedHandler({ backend: hashingBackend, publisher: w.publisher, names: w.names, isCancelled: w.isCancelled, logger, tracer });
+const indexer = () => indexerFor(w);
 
 const chunkBatch = (task: TaskContext, batchNo: number): ChunkBatch =>
   ChunkBatch.parse({ v: 1, kind: 'chunks', task: taskRef(task), batch_no: batchNo, chunks: chunksFor(task, TEXTS[batchNo]!) });
 
-async function embedded(task: TaskContext, batchNo: number): Promise<EmbeddedBatch> {
-  const { vectors, tokens } = await backend.embed(TEXTS[batchNo]!);
-  return EmbeddedBatch.parse({
-    v: 1,
-    kind: 'embedded',
-    task: taskRef(task),
-    batch_no: batchNo,
-    model: backend.model,
-    tokens,
-    chunks: chunksFor(task, TEXTS[batchNo]!),
-    vectors: { encoding: 'f32le-base64', dim: DIM, data: vectors.map(packVector) },
-  });
-}
+const embedded = (task: TaskContext, batchNo: number) => embeddedBatch(task, batchNo, TEXTS[batchNo]!);
 
 const countDoc = (task: TaskContext) => w.docstore.count(task.tenant_id, { doc_id: task.doc_id });
 const progressOf = async (task: TaskContext) =>

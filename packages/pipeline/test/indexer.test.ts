@@ -1,16 +1,13 @@
 import type { BatchItem } from '@ragline/bus';
-import { EmbeddedBatch, PipelineEvent, packVector, type IndexMessage, type TaskContext } from '@ragline/contracts';
+import { PipelineEvent, type TaskContext } from '@ragline/contracts';
 import type { DocStore } from '@ragline/docstore';
-import { createHashingBackend } from '@ragline/embedding';
 import { cancelTask } from '@ragline/redis-queue';
 import type { KnowledgebaseRow, TaskDb } from '@ragline/taskdb';
 import { ROOT_CONTEXT } from '@ragline/telemetry';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createIndexHandler, createProgressWriter, taskRef, upsertFailure, type IndexerTaskState } from '../src/index.js';
-import { EMBD_ID, chunksFor, logger, openStageWorld, openTaskDb, seedDocumentTask, tracer, type StageWorld } from './support/stage-env.js';
+import { createIndexHandler, createProgressWriter, upsertFailure, type IndexerTaskState } from '../src/index.js';
+import { EMBD_ID, logger, openStageWorld, openTaskDb, seedDocumentTask, tracer, type StageWorld, embeddedBatch, indexerFor, manifestFor } from './support/stage-env.js';
 
-const DIM = 1024;
-const backend = createHashingBackend({ dim: DIM });
 const TEXTS = [
   ['Harbour cranes lift containers.', 'Tugboats guide tankers in.'],
   ['Pilots board at the breakwater.', 'Customs officers check manifests.', 'Dockers secure the lashings.'],
@@ -25,34 +22,7 @@ afterEach(async () => {
   await w?.cleanup();
 });
 
-function indexer(docstore: DocStore = w.docstore) {
-  return createIndexHandler({
-    docstore,
-    taskState: w.taskState,
-    publisher: w.publisher,
-    names: w.names,
-    isCancelled: w.isCancelled,
-    progress: w.progress('indexer'),
-    logger,
-    tracer,
-  });
-}
-
-async function embedded(task: TaskContext, batchNo: number, texts: string[]): Promise<EmbeddedBatch> {
-  const { vectors, tokens } = await backend.embed(texts);
-  return EmbeddedBatch.parse({
-    v: 1,
-    kind: 'embedded',
-    task: taskRef(task),
-    batch_no: batchNo,
-    model: backend.model,
-    tokens,
-    chunks: chunksFor(task, texts),
-    vectors: { encoding: 'f32le-base64', dim: DIM, data: vectors.map(packVector) },
-  });
-}
-
-const manifest = (task: TaskContext, batches: number, chunks: number): IndexMessage => ({ v: 1, kind: 'manifest', task: taskRef(task), batches, chunks, parse_ms: 5 });
+const indexer = (docstore?: DocStore) => indexerFor(w, docstore);
 
 async function events() {
   return (await w.read(w.names.streams.events, w.names.consumers.monitorEvents, PipelineEvent)).map((e) => e.msg);
@@ -63,7 +33,7 @@ const countDoc = (task: TaskContext) => w.docstore.count(task.tenant_id, { doc_i
 describe('indexer cancellation', () => {
   it('writes no batch that arrives after the cancel, even once the Redis flag has expired', async () => {
     const task = w.task('port.txt');
-    const batches = await Promise.all(TEXTS.map((t, i) => embedded(task, i, t)));
+    const batches = await Promise.all(TEXTS.map((t, i) => embeddedBatch(task, i, t)));
     const handle = indexer();
     await handle(batches[0]!, w.ctx());
     expect(await countDoc(task)).toBe(2);
@@ -78,7 +48,7 @@ describe('indexer cancellation', () => {
     await w.redis.del(`${task.task_id}-cancel`);
     await handle(batches[2]!, w.ctx());
     await handle(batches[1]!, w.ctx());
-    await handle(manifest(task, 3, 6), w.ctx());
+    await handle(manifestFor(task, 3, 6), w.ctx());
     expect(await countDoc(task)).toBe(0);
     expect((await w.taskState.get(task.task_id)).batches).toEqual([0]);
 
@@ -90,7 +60,7 @@ describe('indexer cancellation', () => {
 
   it('takes a batch out again when the cancel lands while it is being written', async () => {
     const task = w.task('port.txt');
-    const [b0, b1] = await Promise.all([embedded(task, 0, TEXTS[0]!), embedded(task, 1, TEXTS[1]!)]);
+    const [b0, b1] = await Promise.all([embeddedBatch(task, 0, TEXTS[0]!), embeddedBatch(task, 1, TEXTS[1]!)]);
     const handle = indexer();
     await handle(b0, w.ctx());
     // the real store, with the user's cancel arriving just as the bulk returns
@@ -111,13 +81,13 @@ describe('indexer cancellation', () => {
   it('a cancel handled twice removes and reports once, leaving a newer task of the document alone', async () => {
     const task = w.task('port.txt');
     const handle = indexer();
-    await handle(await embedded(task, 0, TEXTS[0]!), w.ctx());
+    await handle(await embeddedBatch(task, 0, TEXTS[0]!), w.ctx());
     await cancelTask(w.redis, task.task_id);
-    await handle(manifest(task, 1, 2), w.ctx());
+    await handle(manifestFor(task, 1, 2), w.ctx());
     // the document is parsed again by a new task (new id) while the old one's messages drain
     const next = { ...task, task_id: w.task('x').task_id };
-    await handle(await embedded(next, 0, TEXTS[2]!), w.ctx());
-    await handle(await embedded(task, 0, TEXTS[0]!), w.ctx());
+    await handle(await embeddedBatch(next, 0, TEXTS[2]!), w.ctx());
+    await handle(await embeddedBatch(task, 0, TEXTS[0]!), w.ctx());
     expect(await countDoc(task)).toBe(1);
     const progress = (await events()).filter((e) => e.kind === 'progress');
     expect(progress).toHaveLength(1);
@@ -128,20 +98,20 @@ describe('indexer cancellation', () => {
 describe('indexer idempotency', () => {
   it('does not resurrect chunks of a completed task after RAGFlow deleted them for a re-parse', async () => {
     const task = w.task('port.txt');
-    const batches = await Promise.all(TEXTS.map((t, i) => embedded(task, i, t)));
+    const batches = await Promise.all(TEXTS.map((t, i) => embeddedBatch(task, i, t)));
     const handle = indexer();
-    for (const m of [...batches, manifest(task, 3, 6)]) await handle(m, w.ctx());
+    for (const m of [...batches, manifestFor(task, 3, 6)]) await handle(m, w.ctx());
     expect(await countDoc(task)).toBe(6);
 
     // RAGFlow's re-parse: delete the document's chunks and task rows, queue tasks with new ids
     await w.docstore.deleteByDoc(task.tenant_id, task.kb_id, task.doc_id);
     await handle(batches[1]!, w.ctx()); // a late redelivery of the old task
-    await handle(manifest(task, 3, 6), w.ctx());
+    await handle(manifestFor(task, 3, 6), w.ctx());
     expect(await countDoc(task)).toBe(0);
 
     const again = { ...task, task_id: w.task('x').task_id };
-    const fresh = await Promise.all(TEXTS.map((t, i) => embedded(again, i, t)));
-    for (const m of [manifest(again, 3, 6), ...fresh]) await handle(m, w.ctx());
+    const fresh = await Promise.all(TEXTS.map((t, i) => embeddedBatch(again, i, t)));
+    for (const m of [manifestFor(again, 3, 6), ...fresh]) await handle(m, w.ctx());
     expect(await countDoc(task)).toBe(6);
     const completed = (await events()).filter((e) => e.kind === 'completed');
     expect(completed.map((e) => e.task_id)).toEqual([task.task_id, again.task_id]);
@@ -149,9 +119,9 @@ describe('indexer idempotency', () => {
 
   it('a batch already recorded is not written again, but its event and the completion still go out', async () => {
     const task = w.task('port.txt');
-    const b0 = await embedded(task, 0, TEXTS[0]!);
+    const b0 = await embeddedBatch(task, 0, TEXTS[0]!);
     const handle = indexer();
-    await handle(manifest(task, 1, 2), w.ctx());
+    await handle(manifestFor(task, 1, 2), w.ctx());
     // as if a replica recorded the batch and died before publishing its event; the store is left
     // empty here so that a rewrite would show
     await w.taskState.recordBatch(task.task_id, 0, b0.chunks.length, b0.tokens);
@@ -164,7 +134,7 @@ describe('indexer idempotency', () => {
 
   it('never completes before every batch event is out, when a replica dies between writing and recording', async () => {
     const task = w.task('port.txt');
-    const batches = await Promise.all(TEXTS.map((t, i) => embedded(task, i, t)));
+    const batches = await Promise.all(TEXTS.map((t, i) => embeddedBatch(task, i, t)));
     // the real task state, with the process dying just before batch 1 is recorded
     let died = false;
     const dying = Object.create(w.taskState, {
@@ -189,7 +159,7 @@ describe('indexer idempotency', () => {
       tracer,
     });
     await expect(handle(batches[1]!, w.ctx())).rejects.toThrow('SIGKILL');
-    for (const m of [batches[0]!, batches[2]!, manifest(task, 3, 6)]) await handle(m, w.ctx());
+    for (const m of [batches[0]!, batches[2]!, manifestFor(task, 3, 6)]) await handle(m, w.ctx());
     expect((await events()).filter((e) => e.kind === 'completed')).toHaveLength(0);
     await handle(batches[1]!, w.ctx()); // the redelivery
     const evs = await events();
@@ -225,10 +195,10 @@ describe('indexer completion counted once in MySQL', () => {
   it('increments document and knowledge base chunk_num/token_num exactly once, keeping chunk_ids in batch order', async () => {
     const { doc, taskId } = await seedDocumentTask(taskdb, kb.id);
     const task = w.task(doc.name ?? 'notes.txt', { task_id: taskId, doc_id: doc.id, kb_id: kb.id, tenant_id: kb.tenant_id });
-    const batches = await Promise.all(TEXTS.map((t, i) => embedded(task, i, t)));
+    const batches = await Promise.all(TEXTS.map((t, i) => embeddedBatch(task, i, t)));
     const handle = indexer();
     // out of order, redelivered, and a second manifest: the events still say one completion
-    for (const m of [batches[2]!, manifest(task, 3, 6), batches[0]!, batches[2]!, batches[1]!, batches[0]!, manifest(task, 3, 6)]) await handle(m, w.ctx());
+    for (const m of [batches[2]!, manifestFor(task, 3, 6), batches[0]!, batches[2]!, batches[1]!, batches[0]!, manifestFor(task, 3, 6)]) await handle(m, w.ctx());
     const evs = await events();
     expect(evs.filter((e) => e.kind === 'completed')).toHaveLength(1);
     const tokens = batches.reduce((s, b) => s + b.tokens, 0);

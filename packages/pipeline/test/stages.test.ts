@@ -13,8 +13,8 @@ import { createHashingBackend, type EmbeddingBackend } from '@ragline/embedding'
 import { tokenize, xxh64Hex } from '@ragline/parsing';
 import { cancelTask } from '@ragline/redis-queue';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEmbedHandler, createIndexHandler, createParseHandler, taskRef, type ParseLimits } from '../src/index.js';
-import { chunksFor, logger, openStageWorld, tracer, type Received, type StageWorld } from './support/stage-env.js';
+import { createEmbedHandler, createParseHandler, taskRef, type ParseLimits } from '../src/index.js';
+import { chunksFor, logger, openStageWorld, tracer, type Received, type StageWorld, embeddedBatch, indexerFor, manifestFor } from './support/stage-env.js';
 
 let w: StageWorld;
 beforeEach(async () => {
@@ -256,55 +256,25 @@ describe('embedder stage', () => {
 });
 
 describe('indexer stage', () => {
-  const backend = createHashingBackend({ dim: DIM });
   const BATCH_TEXTS = [
     ['Alpha rivers run north.', 'Beta rivers run south.'],
     ['Gamma glaciers retreat.', 'Delta glaciers advance.', 'Epsilon ice shelves crack.'],
     ['Zeta wetlands store carbon.'],
   ];
 
-  function indexer() {
-    return createIndexHandler({
-      docstore: w.docstore,
-      taskState: w.taskState,
-      publisher: w.publisher,
-      names: w.names,
-      isCancelled: w.isCancelled,
-      progress: w.progress('indexer'),
-      logger,
-      tracer,
-    });
-  }
-
-  async function embedded(task: TaskContext, batchNo: number, texts: string[]): Promise<EmbeddedBatch> {
-    const { vectors, tokens } = await backend.embed(texts);
-    return EmbeddedBatch.parse({
-      v: 1,
-      kind: 'embedded',
-      task: taskRef(task),
-      batch_no: batchNo,
-      model: backend.model,
-      tokens,
-      chunks: chunksFor(task, texts),
-      vectors: { encoding: 'f32le-base64', dim: DIM, data: vectors.map(packVector) },
-    });
-  }
-
-  function manifest(task: TaskContext, batches: number, chunks: number): IndexMessage {
-    return { v: 1, kind: 'manifest', task: taskRef(task), batches, chunks, parse_ms: 12 };
-  }
+  const indexer = () => indexerFor(w);
 
   it.each(['first', 'last'] as const)(
     'indexes every chunk exactly once and completes once, batches out of order and redelivered, manifest %s',
     async (manifestAt) => {
       const task = w.task('atlas.txt');
-      const batches = await Promise.all(BATCH_TEXTS.map((t, i) => embedded(task, i, t)));
+      const batches = await Promise.all(BATCH_TEXTS.map((t, i) => embeddedBatch(task, i, t)));
       const totalChunks = BATCH_TEXTS.flat().length;
       const totalTokens = batches.reduce((s, b) => s + b.tokens, 0);
       const handle = indexer();
       const deliveries: IndexMessage[] = [batches[2]!, batches[0]!, batches[2]!, batches[1]!, batches[0]!];
-      if (manifestAt === 'first') deliveries.unshift(manifest(task, 3, totalChunks));
-      else deliveries.push(manifest(task, 3, totalChunks));
+      if (manifestAt === 'first') deliveries.unshift(manifestFor(task, 3, totalChunks));
+      else deliveries.push(manifestFor(task, 3, totalChunks));
 
       for (const m of deliveries) await handle(m, w.ctx());
       // a batch redelivered after completion changes nothing
@@ -341,7 +311,7 @@ describe('indexer stage', () => {
 
   it('completes a task whose manifest has no batches at once', async () => {
     const task = w.task('blank-ish.txt');
-    await indexer()(manifest(task, 0, 0), w.ctx());
+    await indexer()(manifestFor(task, 0, 0), w.ctx());
     const completed = ofKind(await readEvents(), 'completed');
     expect(completed).toHaveLength(1);
     expect(completed[0]).toMatchObject({ task_id: task.task_id, chunks: 0, tokens: 0, batches: 0 });
@@ -349,14 +319,14 @@ describe('indexer stage', () => {
 
   it('removes what was indexed for a task cancelled mid-way and reports -1', async () => {
     const task = w.task('atlas.txt');
-    const batches = await Promise.all(BATCH_TEXTS.map((t, i) => embedded(task, i, t)));
+    const batches = await Promise.all(BATCH_TEXTS.map((t, i) => embeddedBatch(task, i, t)));
     const handle = indexer();
-    await handle(manifest(task, 3, BATCH_TEXTS.flat().length), w.ctx());
+    await handle(manifestFor(task, 3, BATCH_TEXTS.flat().length), w.ctx());
     await handle(batches[0]!, w.ctx());
     await handle(batches[1]!, w.ctx());
     // another document of the same knowledge base must survive the cancellation
     const other = w.task('other.txt', { tenant_id: task.tenant_id, kb_id: task.kb_id, bucket: task.bucket });
-    await handle(await embedded(other, 0, ['Unrelated harbour notes.']), w.ctx());
+    await handle(await embeddedBatch(other, 0, ['Unrelated harbour notes.']), w.ctx());
     expect(await w.docstore.count(task.tenant_id, { doc_id: task.doc_id })).toBe(5);
 
     await cancelTask(w.redis, task.task_id);
@@ -375,7 +345,7 @@ describe('indexer stage', () => {
   it('reports a task cancelled before anything was indexed for its tenant, and never completes it', async () => {
     const task = w.task('atlas.txt');
     await cancelTask(w.redis, task.task_id);
-    await indexer()(manifest(task, 0, 0), w.ctx());
+    await indexer()(manifestFor(task, 0, 0), w.ctx());
     const events = (await readEvents()).map((e) => e.msg);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ kind: 'progress', progress: -1, msg: 'Task has been cancelled; removed 0 indexed chunks. [Canceled]' });
@@ -383,7 +353,7 @@ describe('indexer stage', () => {
 
   it('fails permanently when the doc store rejects a chunk, and records no batch for it', async () => {
     const task = w.task('atlas.txt');
-    const good = await embedded(task, 0, BATCH_TEXTS[0]!);
+    const good = await embeddedBatch(task, 0, BATCH_TEXTS[0]!);
     const nan = new Float32Array(DIM).fill(0.01);
     nan[7] = Number.NaN;
     const bad: EmbeddedBatch = { ...good, vectors: { ...good.vectors, data: [good.vectors.data[0]!, packVector(nan)] } };
@@ -398,7 +368,7 @@ describe('indexer stage', () => {
 
   it('fails permanently for a vector whose length does not match the batch dimension', async () => {
     const task = w.task('atlas.txt');
-    const good = await embedded(task, 0, BATCH_TEXTS[0]!);
+    const good = await embeddedBatch(task, 0, BATCH_TEXTS[0]!);
     const short: EmbeddedBatch = { ...good, vectors: { ...good.vectors, data: [good.vectors.data[0]!, packVector(new Float32Array(512).fill(0.1))] } };
     const err = await indexer()(short, w.ctx()).catch((e: unknown) => e);
     expect((err as { retryable?: boolean }).retryable).toBe(false);

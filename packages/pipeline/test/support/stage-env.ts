@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Publisher, TaskStateStore, connectNats, deleteTopology, ensureTopology, type DeliveryContext, type JetStreamManager, type NatsConnection } from '@ragline/bus';
-import { decode, topologyNames, type ChunkInput, type Stage, type TaskContext, type TaskMessage, type TopologyNames } from '@ragline/contracts';
+import { EmbeddedBatch, decode, packVector, topologyNames, type ChunkInput, type IndexMessage, type Stage, type TaskContext, type TaskMessage, type TopologyNames } from '@ragline/contracts';
 import { createLanceDocStore, type DocStore } from '@ragline/docstore';
+import { createHashingBackend } from '@ragline/embedding';
 import { buildChunks, countTokens, initHashing } from '@ragline/parsing';
 import { createRedis } from '@ragline/redis-queue';
 import { createLocalStore, type ObjectStore } from '@ragline/storage';
@@ -12,7 +13,7 @@ import { createTaskDb, type DocumentRow, type TaskDb } from '@ragline/taskdb';
 import { ROOT_CONTEXT, createLogger, startTelemetry, type Logger, type Span } from '@ragline/telemetry';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { cancelChecker, progressReporter, type CancelCheck, type ProgressReporter } from '../../src/index.js';
+import { cancelChecker, createIndexHandler, progressReporter, taskRef, type CancelCheck, type ProgressReporter } from '../../src/index.js';
 
 export const rand = (): string => randomBytes(5).toString('hex');
 /** RAGFlow's ids are uuid4 hex (32 chars). */
@@ -216,4 +217,48 @@ export async function seedDocumentTask(taskdb: TaskDb, kbId: string): Promise<{ 
   const queued = await taskdb.queueDocument(doc.id);
   if (queued.length !== 1) throw new Error(`expected one task for a text document, got ${queued.length}`);
   return { doc, taskId: queued[0]!.id };
+}
+
+/** dimension of the vectors embeddedBatch() makes */
+export const HASH_DIM = 1024;
+/** the backend embeddedBatch() uses */
+export const hashingBackend = createHashingBackend({ dim: HASH_DIM });
+
+/** `texts` of `task` as batch `batchNo`, embedded with the hashing backend as the embedder stage would */
+export async function embeddedBatch(task: TaskContext, batchNo: number, texts: string[]): Promise<EmbeddedBatch> {
+  const { vectors, tokens } = await hashingBackend.embed(texts);
+  return EmbeddedBatch.parse({
+    v: 1,
+    kind: 'embedded',
+    task: taskRef(task),
+    batch_no: batchNo,
+    model: hashingBackend.model,
+    tokens,
+    chunks: chunksFor(task, texts),
+    vectors: { encoding: 'f32le-base64', dim: HASH_DIM, data: vectors.map(packVector) },
+  });
+}
+
+/** the parser's closing message for `task`: `batches` batches holding `chunks` chunks */
+export const manifestFor = (task: TaskContext, batches: number, chunks: number): IndexMessage => ({
+  v: 1,
+  kind: 'manifest',
+  task: taskRef(task),
+  batches,
+  chunks,
+  parse_ms: 5,
+});
+
+/** the indexer stage's handler on the world's bus, task state and (by default) doc store */
+export function indexerFor(w: StageWorld, docstore: DocStore = w.docstore) {
+  return createIndexHandler({
+    docstore,
+    taskState: w.taskState,
+    publisher: w.publisher,
+    names: w.names,
+    isCancelled: w.isCancelled,
+    progress: w.progress('indexer'),
+    logger,
+    tracer,
+  });
 }
