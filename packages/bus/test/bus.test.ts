@@ -110,7 +110,7 @@ describe('publish', () => {
     const b = await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t1', 'x'), { msgID: 'm1', taskId: 't1' });
     expect(a.duplicate).toBe(false);
     expect(b.duplicate).toBe(true);
-    expect(() => pub.publish(t.names.subjects.progress, ProgressEvent, { ...progress('t1', 'x'), progress: 7 }, { msgID: 'm2' })).rejects.toThrow(/progress/);
+    await expect(pub.publish(t.names.subjects.progress, ProgressEvent, { ...progress('t1', 'x'), progress: 7 }, { msgID: 'm2' })).rejects.toThrow(/progress/);
     const huge = new Uint8Array(pub.maxPayload + 10);
     await expect(pub.publishRaw(t.names.subjects.progress, huge, { msgID: 'm3' })).rejects.toBeInstanceOf(MessageTooLargeError);
     const lag = await consumerLag(t.jsm, t.names.streams.events, t.names.consumers.monitorEvents);

@@ -5,8 +5,8 @@ import { cancelTask } from '@ragline/redis-queue';
 import type { KnowledgebaseRow, TaskDb } from '@ragline/taskdb';
 import { ROOT_CONTEXT } from '@ragline/telemetry';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createIndexHandler, createProgressWriter, upsertFailure, type IndexerTaskState } from '../src/index.js';
-import { EMBD_ID, logger, openStageWorld, openTaskDb, seedDocumentTask, tracer, type StageWorld, embeddedBatch, indexerFor, manifestFor } from './support/stage-env.js';
+import { createProgressWriter, upsertFailure, type IndexerTaskState } from '../src/index.js';
+import { EMBD_ID, logger, openStageWorld, openTaskDb, seedDocumentTask, type StageWorld, embeddedBatch, indexerFor, manifestFor } from './support/stage-env.js';
 
 const TEXTS = [
   ['Harbour cranes lift containers.', 'Tugboats guide tankers in.'],
@@ -22,7 +22,7 @@ afterEach(async () => {
   await w?.cleanup();
 });
 
-const indexer = (docstore?: DocStore) => indexerFor(w, docstore);
+const indexer = (docstore?: DocStore) => indexerFor(w, docstore ? { docstore } : {});
 
 async function events() {
   return (await w.read(w.names.streams.events, w.names.consumers.monitorEvents, PipelineEvent)).map((e) => e.msg);
@@ -148,16 +148,7 @@ describe('indexer idempotency', () => {
         },
       },
     }) as StageWorld['taskState'];
-    const handle = createIndexHandler({
-      docstore: w.docstore,
-      taskState: dying,
-      publisher: w.publisher,
-      names: w.names,
-      isCancelled: w.isCancelled,
-      progress: w.progress('indexer'),
-      logger,
-      tracer,
-    });
+    const handle = indexerFor(w, { taskState: dying });
     await expect(handle(batches[1]!, w.ctx())).rejects.toThrow('SIGKILL');
     for (const m of [batches[0]!, batches[2]!, manifestFor(task, 3, 6)]) await handle(m, w.ctx());
     expect((await events()).filter((e) => e.kind === 'completed')).toHaveLength(0);

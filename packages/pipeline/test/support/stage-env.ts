@@ -13,7 +13,7 @@ import { createTaskDb, type DocumentRow, type TaskDb } from '@ragline/taskdb';
 import { ROOT_CONTEXT, createLogger, startTelemetry, type Logger, type Span } from '@ragline/telemetry';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { cancelChecker, createIndexHandler, progressReporter, taskRef, type CancelCheck, type ProgressReporter } from '../../src/index.js';
+import { cancelChecker, createIndexHandler, progressReporter, taskRef, type CancelCheck, type IndexStageDeps, type ProgressReporter } from '../../src/index.js';
 
 export const rand = (): string => randomBytes(5).toString('hex');
 /** RAGFlow's ids are uuid4 hex (32 chars). */
@@ -249,10 +249,10 @@ export const manifestFor = (task: TaskContext, batches: number, chunks: number):
   parse_ms: 5,
 });
 
-/** the indexer stage's handler on the world's bus, task state and (by default) doc store */
-export function indexerFor(w: StageWorld, docstore: DocStore = w.docstore) {
+/** the indexer stage's handler on the world's bus, task state and doc store; `over` replaces any of its dependencies */
+export function indexerFor(w: StageWorld, over: Partial<IndexStageDeps> = {}) {
   return createIndexHandler({
-    docstore,
+    docstore: w.docstore,
     taskState: w.taskState,
     publisher: w.publisher,
     names: w.names,
@@ -260,5 +260,6 @@ export function indexerFor(w: StageWorld, docstore: DocStore = w.docstore) {
     progress: w.progress('indexer'),
     logger,
     tracer,
+    ...over,
   });
 }
