@@ -1,39 +1,10 @@
 // PDF parsing as the pipeline does it: 12-page tasks, each parsed in the parse sandbox (a worker
 // process with a 512 MB heap ceiling) reading byte ranges of the file. Measures pages/s on a
 // 300-page PDF and peak resident memory (parent and worker) while parsing a 1,000-page PDF.
-import PDFDocument from 'pdfkit';
+import { makePdf } from './lib/pdf.mjs';
 import { ParseSandbox, bytesSource, initHashing, mergeOptionsFromParserConfig, naiveMerge, buildChunks, pdfPageCount } from '@ragline/parsing';
 
 const TASK_PAGES = 12;
-
-function makePdf(pages) {
-  return new Promise((resolve, reject) => {
-    const doc = new PDFDocument({ autoFirstPage: false });
-    const parts = [];
-    doc.on('data', (b) => parts.push(b));
-    doc.on('end', () => resolve(Buffer.concat(parts)));
-    doc.on('error', reject);
-    for (let p = 1; p <= pages; p++) {
-      doc.addPage({ size: 'LETTER', margin: 72 });
-      doc.font('Helvetica').fontSize(14).text(`Chapter ${p}: how the pipeline moves work`, 72, 72);
-      let y = 110;
-      for (let i = 0; i < 6; i++) {
-        doc
-          .fontSize(10)
-          .text(
-            `Paragraph ${i + 1} of page ${p}. The parser reads only the pages of its task, turns each text block into a section with ` +
-              `its page and box, merges sections into chunks of about five hundred tokens and publishes them in batches, ` +
-              `while the embedder and the indexer work on the batches of earlier tasks.`,
-            72,
-            y,
-            { width: 460 },
-          );
-        y = doc.y + 14;
-      }
-    }
-    doc.end();
-  });
-}
 
 /** Parses the whole PDF in 12-page tasks, one after another, the way one parser replica would. */
 async function parseInTasks(sandbox, data, name) {
@@ -55,10 +26,10 @@ export async function run() {
   const sandbox = new ParseSandbox({ maxHeapMb: 512, sampleMs: 50 });
   try {
     // warm: start the worker and load pdf.js once, so the rate measures parsing
-    const small = await makePdf(12);
+    const small = await makePdf(0, 12, 6);
     await sandbox.parse({ name: 'warm.pdf', source: bytesSource(small) });
 
-    const pdf300 = await makePdf(300);
+    const pdf300 = await makePdf(0, 300, 6);
     const rounds = [];
     for (let round = 0; round < 2; round++) {
       const t0 = performance.now();
@@ -67,7 +38,7 @@ export async function run() {
       rounds.push({ round, seconds: +s.toFixed(2), pages_per_s: +(r.pages / s).toFixed(1), tasks: r.tasks, chunks: r.chunks });
     }
 
-    const pdf1000 = await makePdf(1000);
+    const pdf1000 = await makePdf(0, 1000, 6);
     let parentPeak = process.memoryUsage().rss;
     const sampler = setInterval(() => {
       parentPeak = Math.max(parentPeak, process.memoryUsage().rss);

@@ -2,13 +2,13 @@
 // the chunk ids the pipeline must end up with (parsed and chunked here, in-process, with the same
 // parsing package and parser config), so a run can prove it lost nothing.
 import { createHash } from 'node:crypto';
-import PDFDocument from 'pdfkit';
 import { pkg } from './environment.mjs';
+import { makePdf, words } from './pdf.mjs';
+
+export { makePdf };
 
 const parsing = await pkg('parsing');
 
-const WORDS = 'queue parser chunk embedding index monitor stream consumer replica latency throughput batch vector token section heartbeat manifest backlog'.split(' ');
-const words = (seed, n) => Array.from({ length: n }, (_, w) => WORDS[(seed * 7 + w * 3 + ((seed >> 3) % 5)) % WORDS.length]).join(' ');
 
 const FORMATS = ['md', 'txt', 'html', 'json', 'csv'];
 
@@ -47,27 +47,6 @@ export function smallDocument(i) {
       break;
   }
   return { name: `doc-${String(i).padStart(5, '0')}.${ext}`, data: Buffer.from(text), type: 'doc' };
-}
-
-/** A text PDF of `pages` pages, each with a heading and `paragraphs` paragraphs that name the page. */
-export function makePdf(id, pages, paragraphs = 4) {
-  return new Promise((resolve, reject) => {
-    const doc = new PDFDocument({ autoFirstPage: false });
-    const parts = [];
-    doc.on('data', (b) => parts.push(b));
-    doc.on('end', () => resolve(Buffer.concat(parts)));
-    doc.on('error', reject);
-    for (let p = 1; p <= pages; p++) {
-      doc.addPage({ size: 'LETTER', margin: 72 });
-      doc.font('Helvetica').fontSize(14).text(`Report ${id}, page ${p}`, 72, 72);
-      let y = 110;
-      for (let k = 0; k < paragraphs; k++) {
-        doc.fontSize(10).text(`Paragraph ${k + 1} of page ${p} in report ${id}. ${words(id * 131 + p * 17 + k, 40)}.`, 72, y, { width: 460 });
-        y = doc.y + 12;
-      }
-    }
-    doc.end();
-  });
 }
 
 /** PDF `i` of the load run: 40-80 pages. */

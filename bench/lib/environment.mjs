@@ -161,24 +161,8 @@ export function startRssSampler(groups, intervalMs = 1000) {
 export async function createBenchEnvironment(extraEnv = {}) {
   const id = randomBytes(4).toString('hex');
   const dataDir = mkdtempSync(join(tmpdir(), `ragline-bench-${id}-`));
-  const database = `ragline_bench_${id}`;
-  const queues = [`bench.${id}.1`, `bench.${id}.0`];
-  const env = {
-    NATS_URL,
-    REDIS_URL: 'redis://127.0.0.1:6379/1',
-    REDIS_KEY_PREFIX: `bench:${id}:`,
-    MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
-    RAGLINE_SUBJECT_PREFIX: `bench${id}`,
-    RAGLINE_STREAM_PREFIX: `BENCH${id.toUpperCase()}`,
-    RAGFLOW_QUEUES: queues.join(','),
-    RAGLINE_DATA_DIR: dataDir,
-    MONITOR_PORT: '0',
-    HEARTBEAT_INTERVAL_MS: '1000',
-    BRIDGE_BLOCK_MS: '200',
-    SHUTDOWN_GRACE_MS: '5000',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    ...extraEnv,
-  };
+  const { env: stackEnv, queues } = configPkg.privateStack({ tag: 'bench', id, dataDir, natsUrl: NATS_URL, logLevel: process.env.LOG_LEVEL ?? 'warn' });
+  const env = { ...stackEnv, ...extraEnv };
   if (process.env.BENCH_LOG_DIR) mkdirSync(process.env.BENCH_LOG_DIR, { recursive: true });
   const taskdb = taskdbPkg.createTaskDb({ url: env.MYSQL_URL });
   await taskdb.migrate();

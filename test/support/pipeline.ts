@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectNats, deleteTopology } from '@ragline/bus';
+import { privateStack } from '@ragline/config';
 import { topologyNames } from '@ragline/contracts';
 import { createElasticDocStore, createLanceDocStore, type DocStore } from '@ragline/docstore';
 import { RagflowQueueProducer, createRedis } from '@ragline/redis-queue';
@@ -34,25 +35,10 @@ export interface EnvironmentOptions {
 export async function createEnvironment(extraEnv: Record<string, string> = {}, opts: EnvironmentOptions = {}) {
   const id = randomBytes(4).toString('hex');
   const dataDir = mkdtempSync(join(tmpdir(), `ragline-e2e-${id}-`));
-  const database = `ragline_e2e_${id}`;
-  const queues = [`e2e.${id}.1`, `e2e.${id}.0`];
-  const redisPrefix = `e2e:${id}:`;
-  const env: Record<string, string> = {
-    NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-    REDIS_URL: 'redis://127.0.0.1:6379/1',
-    REDIS_KEY_PREFIX: redisPrefix,
-    MYSQL_URL: `mysql://root@127.0.0.1:3306/${database}`,
-    RAGLINE_SUBJECT_PREFIX: `e2e${id}`,
-    RAGLINE_STREAM_PREFIX: `E2E${id.toUpperCase()}`,
-    RAGFLOW_QUEUES: queues.join(','),
-    RAGLINE_DATA_DIR: dataDir,
-    MONITOR_PORT: '0',
-    HEARTBEAT_INTERVAL_MS: '1000',
-    BRIDGE_BLOCK_MS: '200',
-    SHUTDOWN_GRACE_MS: '5000',
-    LOG_LEVEL: 'info',
-    ...extraEnv,
-  };
+  const stack = privateStack({ tag: 'e2e', id, dataDir, natsUrl: process.env.NATS_URL });
+  const { queues } = stack;
+  const redisPrefix = stack.env.REDIS_KEY_PREFIX!;
+  const env: Record<string, string> = { ...stack.env, ...extraEnv };
   const taskdb = createTaskDb({ url: env.MYSQL_URL });
   await taskdb.migrate();
   const redis = createRedis({ url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX });

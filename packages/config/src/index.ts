@@ -1,4 +1,5 @@
 export * from './errors.js';
 export * from './service-conf.js';
 export * from './schema.js';
+export * from './private-stack.js';
 export { z } from 'zod';

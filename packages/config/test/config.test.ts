@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CommonEnv, ConfigError, env, loadConfig, resolveEnv, secretValues, serviceConfToEnv } from '../src/index.js';
+import { CommonEnv, ConfigError, env, loadConfig, privateStack, resolveEnv, secretValues, serviceConfToEnv } from '../src/index.js';
 
 describe('loadConfig', () => {
   it('applies documented defaults', () => {
@@ -102,5 +102,25 @@ describe('cross-field rules', () => {
   it('requires EMBEDDING_MODEL with EMBEDDING_URL and S3 keys with S3_ENDPOINT', () => {
     expect(() => loadConfig(CommonEnv, { EMBEDDING_URL: 'http://tei:8080' })).toThrow(/EMBEDDING_MODEL: required when EMBEDDING_URL is set/);
     expect(() => loadConfig(CommonEnv, { S3_ENDPOINT: 'http://minio:9000', S3_ACCESS_KEY: 'a' })).toThrow(/S3_SECRET_KEY/);
+  });
+});
+
+describe('privateStack', () => {
+  it('puts tag and id in every name a stack shares servers by, and passes the apps’ own checks', () => {
+    const { env, queues } = privateStack({ tag: 'e2e', id: 'ab12', dataDir: '/tmp/x' });
+    expect(queues).toEqual(['e2e.ab12.1', 'e2e.ab12.0']);
+    expect(env).toMatchObject({
+      REDIS_KEY_PREFIX: 'e2e:ab12:',
+      MYSQL_URL: 'mysql://root@127.0.0.1:3306/ragline_e2e_ab12',
+      RAGLINE_SUBJECT_PREFIX: 'e2eab12',
+      RAGLINE_STREAM_PREFIX: 'E2EAB12',
+      RAGFLOW_QUEUES: 'e2e.ab12.1,e2e.ab12.0',
+      RAGLINE_DATA_DIR: '/tmp/x',
+    });
+    expect(loadConfig(CommonEnv, env).RAGLINE_STREAM_PREFIX).toBe('E2EAB12');
+  });
+
+  it('refuses a tag the stream prefix cannot carry, naming the key', () => {
+    expect(() => privateStack({ tag: 'bad tag', id: '1', dataDir: '/tmp/x' })).toThrow(/RAGLINE_STREAM_PREFIX/);
   });
 });
