@@ -86,6 +86,15 @@ async function exists(db: lancedb.Connection, name: string): Promise<boolean> {
   return first === name;
 }
 
+/**
+ * A table another process is creating is listed (its folder exists) before its first version is
+ * committed, and opening it then fails; until that commit it holds nothing, so readers skip it.
+ */
+function isUncommittedTable(err: unknown): boolean {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.includes('_versions') && /not found/i.test(msg);
+}
+
 function str(doc: Record<string, unknown>, key: string): string {
   const v = doc[key];
   return typeof v === 'string' ? v : '';
@@ -275,7 +284,9 @@ class LanceStore implements LanceDocStore {
       for (const name of page) {
         if (!name.startsWith(prefix)) return out;
         const rest = name.slice(prefix.length);
-        if (/^\d+$/.test(rest)) out.push({ dim: Number(rest), table: await this.table(name) });
+        if (!/^\d+$/.test(rest)) continue;
+        const table = await this.committedTable(name);
+        if (table) out.push({ dim: Number(rest), table });
       }
       if (page.length < 100) return out;
       after = page[page.length - 1]!;
@@ -505,7 +516,17 @@ class LanceStore implements LanceDocStore {
   }
 
   private async tableIfExists(name: string): Promise<lancedb.Table | undefined> {
-    return (await exists(await this.conn(), name)) ? this.table(name) : undefined;
+    return (await exists(await this.conn(), name)) ? this.committedTable(name) : undefined;
+  }
+
+  /** The listed table `name`, or undefined while another process is still creating it. */
+  private async committedTable(name: string): Promise<lancedb.Table | undefined> {
+    try {
+      return await this.table(name);
+    } catch (err) {
+      if (isUncommittedTable(err)) return undefined;
+      throw err;
+    }
   }
 
   private ftsQuery(text: string): lancedb.MultiMatchQuery {

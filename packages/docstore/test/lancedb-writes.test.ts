@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
@@ -96,5 +96,35 @@ describe('LanceDB writes', () => {
     const hits = await store.search({ tenantId: TENANT, kbIds: ['kb1'], query: 'zebra', mode: 'fulltext', topK: 20 });
     expect(hits).toHaveLength(10);
     await store.close();
+  });
+});
+
+describe('LanceDB reads beside a writer process', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ragline-reads-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // The indexer creates a table in one process while search or a test reads the store in another:
+  // the table's folder is listed before its first version is committed.
+  it('skips a table still being created, and sees it once it is committed', async () => {
+    const creating = join(dir, `ragflow_${TENANT}__8.lance`);
+    await mkdir(join(creating, 'data'), { recursive: true });
+    const reader = createLanceDocStore({ dir });
+    expect(await (await lancedb.connect(dir)).tableNames()).toContain(`ragflow_${TENANT}__8`);
+    expect(await reader.count(TENANT)).toBe(0);
+    expect(await reader.count(TENANT, { doc_id: 'd1' })).toBe(0);
+    expect(await reader.get(TENANT, ['x'])).toEqual([]);
+    expect(await reader.search({ tenantId: TENANT, query: 'zebra', mode: 'fulltext' })).toEqual([]);
+    expect(await reader.search({ tenantId: TENANT, vector: vec(1), mode: 'vector' })).toEqual([]);
+
+    await rm(creating, { recursive: true });
+    const writer = createLanceDocStore({ dir });
+    await writer.upsert(TENANT, [chunk('d1', 'zebra one'), chunk('d1', 'zebra two')]);
+    expect(await reader.count(TENANT, { doc_id: 'd1' })).toBe(2);
+    await Promise.all([reader.close(), writer.close()]);
   });
 });
