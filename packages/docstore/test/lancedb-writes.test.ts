@@ -16,15 +16,15 @@ async function openTable(dir: string): Promise<lancedb.Table> {
   return db.openTable(`ragflow_${TENANT}__8`);
 }
 
-describe('LanceDB writes', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ragline-writes-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ragline-writes-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
+describe('LanceDB writes', () => {
   // The indexer handles several batches at once; each merge reads every fragment of the table, so
   // one commit per batch made a trickle of small documents slower and slower.
   it('merges upserts that arrive while a write runs into one commit', async () => {
@@ -100,14 +100,6 @@ describe('LanceDB writes', () => {
 });
 
 describe('LanceDB reads beside a writer process', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ragline-reads-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
   // The indexer creates a table in one process while search or a test reads the store in another:
   // the table's folder is listed before its first version is committed.
   it('skips a table still being created, and sees it once it is committed', async () => {
