@@ -9,7 +9,6 @@ export { makePdf };
 
 const parsing = await pkg('parsing');
 
-
 const FORMATS = ['md', 'txt', 'html', 'json', 'csv'];
 
 /**
