@@ -1,23 +1,32 @@
 import type { EmbeddingBackend } from './backend.js';
 import { createHashingBackend } from './hashing.js';
 import type { HttpBackendOptions } from './http.js';
+import { createLocalBackend, LOCAL_DIM } from './local.js';
 import { createOllamaBackend } from './ollama.js';
 import { createOpenAICompatibleBackend } from './openai.js';
 import { createTeiBackend } from './tei.js';
 
-export const BACKEND_KINDS = ['openai', 'tei', 'ollama', 'hashing'] as const;
+export const BACKEND_KINDS = ['openai', 'tei', 'ollama', 'local', 'hashing'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
+/** Kinds that run inside the process: no url. */
+export const IN_PROCESS_KINDS: readonly BackendKind[] = ['local', 'hashing'];
 
 /** One configured model server: what `EMBEDDING_BACKENDS` maps an embd_id to. */
 export interface BackendSpec extends Partial<Omit<HttpBackendOptions, 'fetch' | 'countTokens'>> {
   kind: BackendKind;
-  /** required for every kind but hashing */
+  /** required for every kind but local and hashing */
   url?: string;
-  /** the model name sent to the server (hashing: reported name, default ragline-hash-<dim>) */
+  /**
+   * the model name sent to the server (local: reported name, default universal-sentence-encoder-lite;
+   * hashing: reported name, default ragline-hash-<dim>)
+   */
   model?: string;
-  /** openai: `dimensions` request field; tei/ollama: Matryoshka size; hashing: the vector size (default 1024) */
+  /** openai: `dimensions` request field; tei/ollama: Matryoshka size; hashing: the vector size (default 1024); local: always 512 */
   dimensions?: number;
+  /** local: the model's own sentencepiece tokens, default 512 */
   maxTokens?: number;
+  /** local only: texts per inference (default 8) */
+  batchSize?: number;
   /** tei default true, ollama default false */
   truncate?: boolean;
   /** tei only; default true */
@@ -55,6 +64,15 @@ export function createEmbeddingBackend(spec: BackendSpec, extra: Pick<HttpBacken
       });
     case 'ollama':
       return createOllamaBackend({ ...http, url: need(spec, 'url'), model: need(spec, 'model'), ...(spec.truncate !== undefined && { truncate: spec.truncate }) });
+    case 'local':
+      if (spec.dimensions !== undefined && spec.dimensions !== LOCAL_DIM) {
+        throw new RangeError(`embedding backend of kind local returns ${LOCAL_DIM}-dim vectors, not ${spec.dimensions}`);
+      }
+      return createLocalBackend({
+        ...(spec.model !== undefined && { model: spec.model }),
+        ...(spec.maxTokens !== undefined && { maxTokens: spec.maxTokens }),
+        ...(spec.batchSize !== undefined && { batchSize: spec.batchSize }),
+      });
     case 'hashing':
       return createHashingBackend({
         ...(spec.dimensions !== undefined && { dim: spec.dimensions }),
