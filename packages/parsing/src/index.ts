@@ -14,6 +14,18 @@ export {
 export { decodeText, type DecodedText } from './decode.js';
 export { parseDocument, DEFAULT_MAX_BYTES, LAST_PAGE, type ParseInput } from './parse.js';
 export { FORMATS, formatFor, extensionOf, supportedExtensions, type FormatParser, type FormatInput } from './formats/index.js';
+export {
+  sniffFormat,
+  sniffContent,
+  guessTextFormat,
+  describeContent,
+  supportedFormatsText,
+  unsupportedFormatError,
+  SNIFF_BYTES,
+  type SniffedContent,
+  type FormatChoice,
+  type SniffOptions,
+} from './formats/sniff.js';
 export { textSections } from './formats/text.js';
 export { markdownSections } from './formats/markdown.js';
 export {

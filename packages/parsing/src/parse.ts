@@ -1,7 +1,7 @@
 import type { ArchiveLimits } from './archive.js';
 import { ParseError, fileTooLargeError } from './errors.js';
-import { extensionOf, formatFor, supportedExtensions } from './formats/index.js';
 import type { ByteSource } from './formats/pdf.js';
+import { SNIFF_BYTES, sniffFormat, unsupportedFormatError, type FormatChoice } from './formats/sniff.js';
 import { tableFormat } from './formats/table.js';
 import { CHUNK_MODE, planParser } from './parsers.js';
 import type { ParsedDocument } from './types.js';
@@ -12,7 +12,7 @@ export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
 export const LAST_PAGE = 100_000_000;
 
 export interface ParseInput {
-  /** file name as the user uploaded it; its extension picks the format */
+  /** file name as the user uploaded it; its extension picks the format unless the bytes say otherwise (see `sniffFormat`) */
   name: string;
   /** the whole file; may be left out when `source` is given */
   data?: Uint8Array;
@@ -38,7 +38,23 @@ function hasText(doc: ParsedDocument): boolean {
   return doc.sections.some((s) => s.text.trim().length > 0);
 }
 
-/** Decode and split a document into sections, by its extension. Throws ParseError for bad input. */
+/**
+ * The format from the name and the bytes: the whole file when it is in memory, else its first
+ * bytes; only a PDF is read by ranges, so for anything else the whole file is read and sniffed
+ * again (a zip's Office kind may need more than its first bytes). Files over the limit are not read.
+ */
+async function chooseFormat(input: ParseInput, size: number, maxBytes: number): Promise<{ choice: FormatChoice; data?: Uint8Array }> {
+  if (input.data) return { choice: await sniffFormat(input.name, input.data, { size }) };
+  const source = input.source!;
+  const head = size > 0 ? await source.read(0, Math.min(size, SNIFF_BYTES)) : new Uint8Array(0);
+  const choice = await sniffFormat(input.name, head, { size });
+  if (choice.format?.readsRanges || size > maxBytes) return { choice };
+  if (size <= head.byteLength) return { choice, data: head };
+  const data = await source.read(0, size);
+  return { choice: await sniffFormat(input.name, data, { size }), data };
+}
+
+/** Decode and split a document into sections, in the format its name and bytes say. Throws ParseError for bad input. */
 export async function parseDocument(input: ParseInput): Promise<ParsedDocument> {
   const { name } = input;
   const size = input.source?.size ?? input.data?.byteLength ?? 0;
@@ -47,14 +63,9 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
   const toPage = input.toPage ?? LAST_PAGE;
   const maxBytes = input.maxBytes ?? DEFAULT_MAX_BYTES;
 
-  const named = formatFor(name);
-  if (!named) {
-    const ext = extensionOf(name);
-    throw new ParseError(
-      'unsupported_format',
-      `unsupported file type: ${name} has ${ext ? `extension ${ext}` : 'no extension'}; supported: ${supportedExtensions().join(', ')}`,
-    );
-  }
+  const { choice, data: read } = await chooseFormat(input, size, maxBytes);
+  const named = choice.format;
+  if (!named) throw unsupportedFormatError(name, choice);
   const plan = planParser(parserId, named.id);
   // The table method reads plain text as a delimited table (RAGFlow's table parser on .txt).
   const format = plan.method === 'table' ? tableFormat : named;
@@ -70,7 +81,7 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
   }
   if (size === 0) throw new ParseError('empty', `empty file: ${name} has no text`);
   const source = format.readsRanges ? input.source : undefined;
-  const data = input.data ?? (source ? new Uint8Array(0) : await input.source!.read(0, size));
+  const data = input.data ?? read ?? (source ? new Uint8Array(0) : await input.source!.read(0, size));
 
   const doc = await format.parse({
     ...(source ? { source } : {}),

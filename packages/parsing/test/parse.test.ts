@@ -105,7 +105,6 @@ describe('parseDocument errors', () => {
     expect(err.code).toBe('unsupported_format');
     expect(err.message).toMatch(/\.pptx/);
     expect(err.message).toMatch(/\.txt.*\.md/);
-    expect((await parseError({ name: 'README', data: enc('x') })).message).toMatch(/no extension/);
   });
 
   it('reports empty files by name', async () => {
@@ -114,9 +113,14 @@ describe('parseDocument errors', () => {
   });
 
   it('reports binary content in a .txt file', async () => {
+    // a JPEG signature: refused as a JPEG whatever the extension says
     const err = await parseError({ name: 'image.txt', data: new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46]) });
-    expect(err.code).toBe('binary');
-    expect(err.message).toMatch(/image\.txt/);
+    expect(err.code).toBe('unsupported_format');
+    expect(err.message).toMatch(/image\.txt is a JPG file \(image\/jpeg\)/);
+    // NUL bytes without a signature stay the decoder's binary error
+    const nul = await parseError({ name: 'blob.txt', data: new Uint8Array([0x00, 0x10, 0x4a, 0x46, 0x00]) });
+    expect(nul.code).toBe('binary');
+    expect(nul.message).toMatch(/blob\.txt/);
   });
 
   it('enforces the size limit', async () => {
