@@ -33,8 +33,9 @@ describe('EmbedderEnv', () => {
     expect(loadConfig(EmbedderEnv, { EMBEDDING_URL: 'http://127.0.0.1:9/v1', EMBEDDING_MODEL: 'bge-m3' }).EMBEDDING_MODEL).toBe('bge-m3');
   });
 
-  it('defaults to the hashing backend, and to the configured kind once EMBEDDING_URL is set', () => {
-    expect(defaultBackendSpec(loadEnv({}))).toEqual({ kind: 'hashing', dimensions: 1024 });
+  it('defaults to the local model, hashing when asked, and to the configured kind once EMBEDDING_URL is set', () => {
+    expect(defaultBackendSpec(loadEnv({}))).toEqual({ kind: 'local' });
+    expect(defaultBackendSpec(loadEnv({ EMBEDDING_LOCAL_KIND: 'hashing' }))).toEqual({ kind: 'hashing', dimensions: 1024 });
     const cfg = loadEnv({ EMBEDDING_URL: 'http://tei:8080', EMBEDDING_MODEL: 'bge-m3', EMBEDDING_KIND: 'tei', EMBEDDING_API_KEY: 'k' });
     expect(defaultBackendSpec(cfg)).toEqual({ kind: 'tei', url: 'http://tei:8080', model: 'bge-m3', apiKey: 'k', timeoutMs: 60_000, maxRetries: 4 });
     expect(() => loadEnv({ EMBEDDING_KIND: 'grpc' })).toThrow(expect.objectContaining({ keys: ['EMBEDDING_KIND'] }));

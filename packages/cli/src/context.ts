@@ -1,5 +1,5 @@
 import { CommonEnv, env, loadConfig, z } from '@ragline/config';
-import { EmbeddingEnvShape, objectStoreFromConfig } from '@ragline/pipeline';
+import { EmbeddingEnvShape, defaultEmbdId, objectStoreFromConfig } from '@ragline/pipeline';
 import { RagflowQueueProducer, createRedis } from '@ragline/redis-queue';
 import type { ObjectStore } from '@ragline/storage';
 import { createTaskDb, type TaskDb } from '@ragline/taskdb';
@@ -18,9 +18,9 @@ export function loadCliConfig(): CliEnv {
   return loadConfig(CliEnv);
 }
 
-/** RAGFlow's embd_id form "model@factory". */
+/** RAGFlow's embd_id form "model@factory", naming the default backend's model (the local one without EMBEDDING_URL). */
 export function embdIdFor(cfg: CliEnv): string {
-  return cfg.EMBEDDING_URL ? `${cfg.EMBEDDING_MODEL}@OpenAI-API-Compatible` : `ragline-hash-${cfg.EMBEDDING_DIM}@Ragline`;
+  return defaultEmbdId(cfg);
 }
 
 export interface Clients {

@@ -75,7 +75,8 @@ beforeAll(async () => {
     REDIS_URL: 'redis://127.0.0.1:6379/15',
     REDIS_KEY_PREFIX: `search-${id}:`,
     RAGLINE_DATA_DIR: dataDir,
-    // no EMBEDDING_URL: every embd_id not listed below gets the local hashing embedder
+    // no EMBEDDING_URL: every embd_id not listed below gets the in-process default, here hashing
+    EMBEDDING_LOCAL_KIND: 'hashing',
     EMBEDDING_DIM: '16',
     EMBEDDING_BACKENDS: JSON.stringify({ 'bge-small@Test': { kind: 'openai', url, model: 'bge-small', apiKey: KEY } }),
   });

@@ -11,7 +11,9 @@ export interface PrivateStack {
  * A stack of the five apps in its own corner of shared NATS, Redis and MySQL servers, as tests and
  * benchmarks run them side by side: stream and subject prefixes, Redis key prefix, queue names,
  * database and data dir all carry `tag` and `id`, so no two stacks see each other's work. Heartbeats
- * and the bridge's blocking read are short so a run notices changes within a second.
+ * and the bridge's blocking read are short so a run notices changes within a second. Without an
+ * EMBEDDING_URL the stack embeds with hashing, not the local model: the suites and benches count on its
+ * speed and exact vectors (a caller's env may still set EMBEDDING_LOCAL_KIND=local).
  */
 export function privateStack(opts: { tag: string; id: string; dataDir: string; natsUrl?: string; redisDb?: number; logLevel?: string }): PrivateStack {
   const { tag, id } = opts;
@@ -31,6 +33,7 @@ export function privateStack(opts: { tag: string; id: string; dataDir: string; n
     BRIDGE_BLOCK_MS: '200',
     SHUTDOWN_GRACE_MS: '5000',
     LOG_LEVEL: opts.logLevel ?? 'info',
+    EMBEDDING_LOCAL_KIND: 'hashing',
   };
   // the same checks the apps make at start, so a bad tag fails here and not in five child processes
   loadConfig(CommonEnv, env);

@@ -90,10 +90,17 @@ export const CommonEnv = z.object({
   ELASTICSEARCH_URL: optional(url(['http', 'https'])),
   ES_USERNAME: optional(z.string()),
   ES_PASSWORD: optional(z.string()),
-  // embedding (unset EMBEDDING_URL: deterministic local hashing embedder)
+  // embedding (unset EMBEDDING_URL: the in-process embedder EMBEDDING_LOCAL_KIND names)
   EMBEDDING_URL: optional(url(['http', 'https'])),
   EMBEDDING_MODEL: optional(z.string()),
   EMBEDDING_API_KEY: optional(z.string()),
+  /**
+   * the default embedder when EMBEDDING_URL is unset: `local` runs a real model in the process
+   * (Universal Sentence Encoder lite, 512 dims); `hashing` is feature hashing (EMBEDDING_DIM dims),
+   * fast and deterministic but without meaning, for tests and benchmarks
+   */
+  EMBEDDING_LOCAL_KIND: z.enum(['local', 'hashing']).default('local'),
+  /** dimension of the hashing embedder */
   EMBEDDING_DIM: int(8, 8192).default(1024),
 });
 export type CommonEnv = z.infer<typeof CommonEnv>;

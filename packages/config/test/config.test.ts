@@ -11,6 +11,10 @@ describe('loadConfig', () => {
     expect(cfg.REDIS_URL).toBe('redis://127.0.0.1:6379/1');
     expect(cfg.MYSQL_URL).toBe('mysql://root@127.0.0.1:3306/rag_flow');
     expect(cfg.EMBEDDING_DIM).toBe(1024);
+    // no embedding server: the real in-process model, not hashing
+    expect(cfg.EMBEDDING_LOCAL_KIND).toBe('local');
+    expect(loadConfig(CommonEnv, { EMBEDDING_LOCAL_KIND: 'hashing' }).EMBEDDING_LOCAL_KIND).toBe('hashing');
+    expect(() => loadConfig(CommonEnv, { EMBEDDING_LOCAL_KIND: 'openai' })).toThrow(expect.objectContaining({ keys: ['EMBEDDING_LOCAL_KIND'] }));
   });
 
   it('names every bad key and hides secret values', () => {
@@ -116,6 +120,8 @@ describe('privateStack', () => {
       RAGLINE_STREAM_PREFIX: 'E2EAB12',
       RAGFLOW_QUEUES: 'e2e.ab12.1,e2e.ab12.0',
       RAGLINE_DATA_DIR: '/tmp/x',
+      // the suites and benches run on hashing unless they ask for the model
+      EMBEDDING_LOCAL_KIND: 'hashing',
     });
     expect(loadConfig(CommonEnv, env).RAGLINE_STREAM_PREFIX).toBe('E2EAB12');
   });

@@ -1,5 +1,5 @@
 import { ConfigError, env, z, type CommonEnv } from '@ragline/config';
-import { BACKEND_KINDS, type BackendSpec } from '@ragline/embedding';
+import { BACKEND_KINDS, IN_PROCESS_KINDS, LOCAL_MODEL, type BackendKind, type BackendSpec } from '@ragline/embedding';
 import type { Logger, Tracer } from '@ragline/telemetry';
 import { createEmbeddingRegistry, type EmbeddingRegistry } from './registry.js';
 
@@ -28,9 +28,11 @@ export const EmbeddingEnvShape = {
   EMBEDDING_BREAKER_COOLDOWN_MS: env.int(100).default(15_000),
 };
 const EmbeddingEnvObject = z.object(EmbeddingEnvShape);
-export type EmbeddingEnv = z.output<typeof EmbeddingEnvObject> & Pick<CommonEnv, 'EMBEDDING_URL' | 'EMBEDDING_MODEL' | 'EMBEDDING_API_KEY' | 'EMBEDDING_DIM'>;
+export type EmbeddingEnv = z.output<typeof EmbeddingEnvObject> &
+  Pick<CommonEnv, 'EMBEDDING_URL' | 'EMBEDDING_MODEL' | 'EMBEDDING_API_KEY' | 'EMBEDDING_DIM' | 'EMBEDDING_LOCAL_KIND'>;
 
 const positive = z.number().int().positive();
+const inProcess = (kind: BackendKind): boolean => IN_PROCESS_KINDS.includes(kind);
 const Spec = z
   .strictObject({
     kind: z.enum(BACKEND_KINDS),
@@ -43,9 +45,15 @@ const Spec = z
     maxRetries: z.number().int().min(0).optional(),
     truncate: z.boolean().optional(),
     normalize: z.boolean().optional(),
+    /** local only: texts per inference */
+    batchSize: positive.optional(),
   })
-  .refine((s) => s.kind === 'hashing' || s.url !== undefined, { message: 'url is required', path: ['url'] })
-  .refine((s) => s.kind === 'hashing' || s.kind === 'tei' || s.model !== undefined, { message: 'model is required', path: ['model'] });
+  .refine((s) => inProcess(s.kind) || s.url !== undefined, { message: 'url is required', path: ['url'] })
+  .refine((s) => inProcess(s.kind) || s.kind === 'tei' || s.model !== undefined, { message: 'model is required', path: ['model'] })
+  .refine((s) => s.kind !== 'local' || s.dimensions === undefined || s.dimensions === 512, {
+    message: 'the local model returns 512-dim vectors',
+    path: ['dimensions'],
+  });
 const Backends = z.record(z.string().min(1), Spec);
 
 /**
@@ -72,9 +80,12 @@ export function parseBackends(raw: string | undefined, defaults: Pick<EmbeddingE
   return out;
 }
 
-/** EMBEDDING_URL/MODEL/KIND, or the local hashing embedder when no URL is set. */
+/**
+ * EMBEDDING_URL/MODEL/KIND; with no URL the in-process embedder of EMBEDDING_LOCAL_KIND: the local
+ * model (the default) or, when asked for, hashing with EMBEDDING_DIM dims.
+ */
 export function defaultBackendSpec(cfg: EmbeddingEnv): BackendSpec {
-  if (!cfg.EMBEDDING_URL) return { kind: 'hashing', dimensions: cfg.EMBEDDING_DIM };
+  if (!cfg.EMBEDDING_URL) return cfg.EMBEDDING_LOCAL_KIND === 'hashing' ? { kind: 'hashing', dimensions: cfg.EMBEDDING_DIM } : { kind: 'local' };
   return {
     kind: cfg.EMBEDDING_KIND,
     url: cfg.EMBEDDING_URL,
@@ -86,8 +97,17 @@ export function defaultBackendSpec(cfg: EmbeddingEnv): BackendSpec {
 }
 
 /**
+ * RAGFlow's embd_id ("model@factory") for a knowledge base created here, naming the model the
+ * default backend runs (the CLI's ingest gives it to new knowledge bases).
+ */
+export function defaultEmbdId(cfg: EmbeddingEnv): string {
+  if (cfg.EMBEDDING_URL) return `${cfg.EMBEDDING_MODEL}@OpenAI-API-Compatible`;
+  return cfg.EMBEDDING_LOCAL_KIND === 'hashing' ? `ragline-hash-${cfg.EMBEDDING_DIM}@Ragline` : `${LOCAL_MODEL}@Ragline`;
+}
+
+/**
  * The per-embd_id backend registry from configuration: EMBEDDING_BACKENDS for the listed embd_ids,
- * EMBEDDING_URL/KIND (or hashing) for the rest, with the coalescing and breaker settings.
+ * EMBEDDING_URL/KIND (or the in-process default) for the rest, with the coalescing and breaker settings.
  * Throws ConfigError for a bad EMBEDDING_BACKENDS.
  */
 export function embeddingRegistryFromConfig(cfg: EmbeddingEnv, opts: { tracer?: Tracer; logger?: Logger } = {}): EmbeddingRegistry {

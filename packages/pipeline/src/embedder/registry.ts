@@ -5,7 +5,7 @@ import { CoalescingBackend } from './coalescer.js';
 export { BACKEND_KINDS, type BackendKind, type BackendSpec } from '@ragline/embedding';
 
 export interface EmbeddingRegistryOptions {
-  /** the backend for every embd_id not listed in `backends` (EMBEDDING_URL/MODEL, or hashing) */
+  /** the backend for every embd_id not listed in `backends` (EMBEDDING_URL/MODEL, or the local model / hashing) */
   defaultSpec: BackendSpec;
   /** embd_id ("model@factory", or just "model") -> backend (EMBEDDING_BACKENDS) */
   backends?: Record<string, BackendSpec>;
@@ -51,6 +51,9 @@ function modelPart(embdId: string): string {
 /**
  * One backend per configured model server, built on first use and shared by every task of the process:
  * one coalescer (so batches of all tasks for that model merge into full calls) and one circuit breaker.
+ * The in-process `local` model goes through the same front: its weights are loaded once per process
+ * however many entries use it, and its inferences run one at a time while the coalescer keeps up to
+ * `callConcurrency` calls queued for it.
  */
 export function createEmbeddingRegistry(opts: EmbeddingRegistryOptions): EmbeddingRegistry {
   const specs = new Map<string, BackendSpec>(Object.entries(opts.backends ?? {}));
