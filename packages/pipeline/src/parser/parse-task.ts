@@ -4,11 +4,12 @@ import {
   DEFAULT_PARSE_MAX_HEAP_MB,
   DEFAULT_PARSE_TIMEOUT_MS,
   ParseSandbox,
+  SNIFF_BYTES,
   buildChunks,
   chunkDocument,
   fileTooLargeError,
-  formatFor,
   initHashing,
+  sniffFormat,
   type ByteSource,
   type ParseInput,
 } from '@ragline/parsing';
@@ -92,9 +93,12 @@ export function createParseHandler(deps: ParseStageDeps) {
 
     // a PDF task reads only the byte ranges its pages need; other formats need the whole file
     const file = await withSpan(deps.tracer, 'fetch object', { attributes: { 'ragline.object.bucket': task.bucket } }, async (span) => {
-      if (formatFor(task.doc_name)?.readsRanges) {
-        const { size } = await deps.store.stat(task.bucket, task.location);
-        if (size > limits.maxFileBytes) throw fileTooLargeError(task.doc_name, size, limits.maxFileBytes);
+      const { size } = await deps.store.stat(task.bucket, task.location);
+      if (size > limits.maxFileBytes) throw fileTooLargeError(task.doc_name, size, limits.maxFileBytes);
+      // the first bytes say whether it is a PDF, whatever its name (a PDF named .txt, or no extension)
+      const head = size > 0 ? await deps.store.getRange(task.bucket, task.location, 0, Math.min(size, SNIFF_BYTES)) : new Uint8Array(0);
+      const { format } = await sniffFormat(task.doc_name, head, { size });
+      if (format?.readsRanges) {
         span.setAttributes({ 'ragline.object.bytes': size, 'ragline.object.ranged': true });
         const source: ByteSource = {
           size,
