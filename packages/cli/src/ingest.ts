@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ragflowQueueName } from '@ragline/contracts';
-import { pdfPageCount, tableRowCount } from '@ragline/parsing';
+import { SNIFF_BYTES, pdfPageCount, sniffFormat, tableRowCount, unsupportedFormatError, type FormatParser } from '@ragline/parsing';
 import type { RagflowQueueProducer } from '@ragline/redis-queue';
 import type { ObjectStore } from '@ragline/storage';
 import type { TaskDb } from '@ragline/taskdb';
@@ -25,10 +25,11 @@ export function documentType(name: string): 'pdf' | 'doc' | 'visual' | 'aural' {
 
 /**
  * What RAGFlow's queue_tasks needs to split a document: the page count of a PDF, the row count of
- * a file for the table parser. A file that cannot be counted (encrypted, corrupt, empty) still gets
+ * a file for the table parser. `formatId` is the format its bytes were found to be (a PDF named .txt
+ * is split by pages); without it the name decides. A file that cannot be counted (encrypted, corrupt, empty) still gets
  * one task, so the parser reports the reason on it instead of the document never starting.
  */
-export async function splitInfo(name: string, data: Uint8Array, parserId: string): Promise<{ pages?: number; rows?: number }> {
+export async function splitInfo(name: string, data: Uint8Array, parserId: string, formatId?: string): Promise<{ pages?: number; rows?: number }> {
   const counted = async (count: () => Promise<number>): Promise<number> => {
     try {
       return Math.max(1, await count());
@@ -37,9 +38,74 @@ export async function splitInfo(name: string, data: Uint8Array, parserId: string
       return 1;
     }
   };
-  if (documentType(name) === 'pdf') return { pages: await counted(() => pdfPageCount(data, { name })) };
+  if ((formatId ?? documentType(name)) === 'pdf') return { pages: await counted(() => pdfPageCount(data, { name })) };
   if (parserId === 'table') return { rows: await counted(() => tableRowCount(name, data)) };
   return {};
+}
+
+/** A file `checkFiles` accepted: the format the parser will read it in, and whether its bytes chose it. */
+export interface CheckedFile {
+  file: string;
+  name: string;
+  format: FormatParser;
+  by: 'extension' | 'content';
+}
+
+export interface RefusedFile {
+  file: string;
+  reason: string;
+}
+
+/** Some files of an ingest are not readable by any parser; none of the invocation's files was stored. */
+export class IngestRefusedError extends Error {
+  override readonly name = 'IngestRefusedError';
+  constructor(readonly refused: readonly RefusedFile[]) {
+    super(
+      `refused ${refused.length} file${refused.length === 1 ? '' : 's'}, so nothing was stored or enqueued:\n` +
+        refused.map((r) => `  ${r.file}: ${r.reason}`).join('\n'),
+    );
+    // the CLI prints an error's stack; for this one the message is the whole story
+    this.stack = this.message;
+  }
+}
+
+async function readHead(file: string, size: number): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(size, SNIFF_BYTES));
+    const { bytesRead } = await handle.read(head, 0, head.byteLength, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The format of every file from its name and first bytes (`sniffFormat`), before anything is
+ * stored: throws IngestRefusedError listing each file no parser reads (a PNG, a plain zip, an
+ * extension no parser knows, a folder), so that one bad file does not leave the others half-queued.
+ */
+export async function checkFiles(files: readonly string[]): Promise<CheckedFile[]> {
+  const checked: CheckedFile[] = [];
+  const refused: RefusedFile[] = [];
+  for (const file of files) {
+    const name = basename(file);
+    const info = await stat(file);
+    if (!info.isFile()) {
+      refused.push({ file, reason: `not a file${info.isDirectory() ? ' but a folder: name the files in it' : ''}` });
+      continue;
+    }
+    const head = await readHead(file, info.size);
+    let choice = await sniffFormat(name, head, { size: info.size });
+    // whether a zip is a DOCX/XLSX can take more than its first bytes to tell
+    if (!choice.format && choice.content.kind === 'binary' && choice.content.ext === 'zip' && info.size > head.byteLength) {
+      choice = await sniffFormat(name, await readFile(file), { size: info.size });
+    }
+    if (choice.format) checked.push({ file, name, format: choice.format, by: choice.by });
+    else refused.push({ file, reason: unsupportedFormatError(name, choice).message });
+  }
+  if (refused.length) throw new IngestRefusedError(refused);
+  return checked;
 }
 
 export interface IngestDeps {
@@ -61,35 +127,38 @@ export interface IngestedDocument {
 /**
  * Does what RAGFlow's API server does when a user uploads and parses documents: store the file
  * (bucket = kb id, object = location), write document and task rows, mark the document queued, and
- * XADD one message per task to the priority-0 stream.
+ * XADD one message per task to the priority-0 stream. Every file is checked first (`checkFiles`):
+ * if any is refused, nothing is stored and the IngestRefusedError says which and why.
  */
 export async function ingestFiles(
   deps: IngestDeps,
   files: string[],
   opts: { kb: string; parserId?: string; kbParserConfig?: Record<string, unknown> },
 ): Promise<IngestedDocument[]> {
+  const checked = await checkFiles(files);
   await deps.taskdb.migrate();
   const tenantId = await deps.taskdb.ensureTenant({ name: 'ragline', embdId: deps.embdId });
   const kb = await deps.taskdb.ensureKnowledgebase({ name: opts.kb, tenantId, embdId: deps.embdId, parserConfig: opts.kbParserConfig });
   const out: IngestedDocument[] = [];
-  for (const file of files) {
+  for (const { file, name, format, by } of checked) {
     const data = await readFile(file);
-    const name = basename(file);
     const ext = extname(name).slice(1).toLowerCase();
     const location = await deps.store.uniqueName(kb.id, name);
     await deps.store.put(kb.id, location, data);
-    const parserId = opts.parserId ?? (TABLE.has(ext) ? 'table' : kb.parser_id);
+    // a file whose bytes chose its format (no extension, or a misleading one) is typed by them
+    const byBytes = by === 'content';
+    const parserId = opts.parserId ?? (TABLE.has(ext) || (byBytes && format.id === 'table') ? 'table' : kb.parser_id);
     const doc = await deps.taskdb.createDocument({
       kbId: kb.id,
       name,
       location,
       size: data.byteLength,
-      type: documentType(name),
+      type: byBytes && format.id === 'pdf' ? 'pdf' : documentType(name),
       suffix: ext,
       parserId,
       parserConfig: kb.parser_config,
     });
-    const tasks = await deps.taskdb.queueDocument(doc.id, await splitInfo(name, data, parserId));
+    const tasks = await deps.taskdb.queueDocument(doc.id, await splitInfo(name, data, parserId, byBytes ? format.id : undefined));
     if (tasks.length) {
       await deps.redis.set(`doc:chunking_pending:${doc.id}`, String(tasks.length), 'EX', 7 * 24 * 3600);
       await deps.redis.del(`doc:chunking_aborted:${doc.id}`);
