@@ -116,7 +116,7 @@ describe('parseDocument errors', () => {
     // a JPEG signature: refused as a JPEG whatever the extension says
     const err = await parseError({ name: 'image.txt', data: new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46]) });
     expect(err.code).toBe('unsupported_format');
-    expect(err.message).toMatch(/image\.txt is a JPG file \(image\/jpeg\)/);
+    expect(err.message).toMatch(/image\.txt is JPG data \(image\/jpeg\)/);
     // NUL bytes without a signature stay the decoder's binary error
     const nul = await parseError({ name: 'blob.txt', data: new Uint8Array([0x00, 0x10, 0x4a, 0x46, 0x00]) });
     expect(nul.code).toBe('binary');

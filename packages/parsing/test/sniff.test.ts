@@ -218,13 +218,13 @@ describe('binary content no parser reads', () => {
   it.each(['git-logo.png', 'git-logo.txt', 'git-logo.md', 'git-logo'])('a PNG named %s is refused as a PNG', async (name) => {
     const err = await parseError({ name, data: png });
     expect(err.code).toBe('unsupported_format');
-    expect(err.message).toContain(`unsupported file type: ${name} is a PNG file (image/png) by its content, which no parser reads`);
+    expect(err.message).toContain(`unsupported file type: ${name} is PNG data (image/png) by its content, which no parser reads`);
     expect(err.message).toMatch(SUPPORTED);
   });
 
   it('an ELF binary and a zip that is not an Office document are refused naming their type', async () => {
     const e = await parseError({ name: 'ls', data: elf });
-    expect(e.message).toContain('ls is a ELF file (application/x-elf) by its content');
+    expect(e.message).toContain('ls is ELF data (application/x-elf) by its content');
     expect(e.message).toMatch(SUPPORTED);
     const zip = await makeZip({ 'readme.txt': gplText, 'notes.txt': 'more' });
     for (const name of ['bundle', 'bundle.txt', 'bundle.pdf']) {

@@ -208,7 +208,7 @@ export function describeContent(content: SniffedContent): string {
       if (content.ext === 'cfb') {
         return 'an OLE2 compound file (application/x-cfb: a legacy .doc/.xls/.ppt file, or a password-protected Office file)';
       }
-      return `a ${content.ext.toUpperCase()} file (${content.mime})`;
+      return `${content.ext.toUpperCase()} data (${content.mime})`;
     case 'text':
       return `${content.guess.id} text (${content.encoding})`;
     case 'unknown':
