@@ -1,6 +1,6 @@
 import type { ChunkInput } from '@ragline/contracts';
 import { chunkId } from './hash.js';
-import { fineGrainedTokenize, tokenize } from './tokenize.js';
+import { fineGrainedTokenize, tokenize } from '@ragline/rag-tokenizer';
 import type { MergedChunk } from './types.js';
 
 /** The task fields chunk documents are built from (a subset of TaskContext). */

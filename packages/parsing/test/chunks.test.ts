@@ -35,7 +35,7 @@ describe('buildChunks', () => {
       img_id: '',
       token_count: countTokens(text),
     });
-    expect(c.title_tks).toBe('北京 guide');
+    expect(c.title_tks).toBe('北京 guid');
     expect(chunks[0]!.page_num_int).toEqual([1]);
     expect(chunks[0]!.position_int).toEqual([[1, 0, 0, 0, 0]]);
     for (const chunk of chunks) expect(Chunk.safeParse(chunk).success).toBe(true);

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
-import snowball from 'snowball-stemmers';
 
 const require = createRequire(import.meta.url);
 
@@ -82,6 +81,8 @@ export function lemmatize(word: string): string {
   return lemmas.reduce((best, l) => (l.length < best.length ? l : best));
 }
 
+// snowball-stemmers is CommonJS without type declarations
+const snowball = require('snowball-stemmers') as { newStemmer(language: string): { stem(word: string): string } };
 const stemmer = snowball.newStemmer('english');
 
 /** Snowball English (Porter2) stem. */
