@@ -19,6 +19,7 @@ export function extensionOf(name: string): string {
   return dot > 0 ? base.slice(dot).toLowerCase() : '';
 }
 
+/** The format a name's extension says. Where the bytes are at hand, `sniffFormat` (sniff.ts) decides: they beat a missing or misleading extension. */
 export function formatFor(name: string): FormatParser | undefined {
   return byExtension.get(extensionOf(name));
 }
