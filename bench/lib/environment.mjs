@@ -156,7 +156,9 @@ export function startRssSampler(groups, intervalMs = 1000) {
 
 /**
  * A private environment: `extraEnv` is added to every app's environment (e.g. EMBEDDING_URL; without
- * it the embedder uses the local hashing embedder). Call `cleanup()` in a finally.
+ * it the embedder uses the hashing embedder, which privateStack chooses so the benches measure the
+ * pipeline rather than the local model; `EMBEDDING_LOCAL_KIND: 'local'` measures the model). Call
+ * `cleanup()` in a finally.
  */
 export async function createBenchEnvironment(extraEnv = {}) {
   const id = randomBytes(4).toString('hex');

@@ -181,38 +181,60 @@ program
     }
   });
 
+/** Lowercased words of a text, to show which a query and its hit share. */
+const wordsOf = (s: string): Set<string> => new Set(s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+
 program
   .command('demo')
-  .description('start the pipeline, ingest the bundled sample, print a search hit, stop')
-  .option('--query <text>', 'what to search for', 'How does Ragline avoid duplicate chunks?')
-  .action(async (opts: { query: string }) => {
+  .description('start the pipeline, ingest the bundled sample, print a keyword hit and a hit by meaning, stop')
+  .option('--query <text>', 'what to search for (hybrid search)', 'How are duplicate chunks avoided?')
+  .option(
+    '--semantic-query <text>',
+    'a second query, searched by vector only, that shares no word with the passage it should find',
+    'What keeps retries from creating copies?',
+  )
+  .action(async (opts: { query: string; semanticQuery: string }) => {
     const cfg = loadCliConfig();
     await requireServices(cfg);
     requireBuilt();
     const c = openClients(cfg);
     await c.taskdb.migrate();
     const sup = startPipeline(undefined, true);
+    const embdId = embdIdFor(cfg);
+    // One demo knowledge base per model: Ragline remembers the vector size a knowledge base was first
+    // embedded with and refuses another, so a demo run before the default model changed must not be reused.
+    const kb = `demo-${embdId.split('@')[0]!.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
     let code = 0;
     try {
-      process.stderr.write('ragline: pipeline started; ingesting the sample document...\n');
+      process.stderr.write(`ragline: pipeline started; ingesting the sample document (embedding model ${embdId})...\n`);
       const docs = await ingestFiles(
-        { taskdb: c.taskdb, store: c.store, producer: c.producer, redis: c.redis, queueNaming: cfg.RAGFLOW_QUEUE_NAMING, embdId: embdIdFor(cfg) },
+        { taskdb: c.taskdb, store: c.store, producer: c.producer, redis: c.redis, queueNaming: cfg.RAGFLOW_QUEUE_NAMING, embdId },
         [SAMPLE],
-        // small chunks so the sample's sections become separate search hits
-        { kb: 'demo-small-chunks', kbParserConfig: { chunk_token_num: 96, delimiter: '\n', layout_recognize: 'DeepDOC' } },
+        // small chunks, so the sample's paragraphs become separate search hits
+        { kb, kbParserConfig: { chunk_token_num: 48, delimiter: '\n', layout_recognize: 'DeepDOC' } },
       );
       const [result] = await waitForDocuments(c.taskdb, docs, { timeoutMs: 180_000 });
       if (!result || result.state !== 'done') throw new Error(`sample document did not finish: ${result?.message ?? 'no result'}`);
       console.log(`\n${result.name}: ${result.chunks} chunks indexed. Searching for: "${opts.query}"\n`);
       const docstore = docStoreFromConfig(cfg);
       try {
-        const hits = await searchKnowledgebase({ taskdb: c.taskdb, docstore, embedders: embeddingRegistryFromConfig(cfg) }, opts.query, {
-          kb: 'demo-small-chunks',
-          top: 1,
-          mode: 'hybrid',
-        });
+        const deps = { taskdb: c.taskdb, docstore, embedders: embeddingRegistryFromConfig(cfg) };
+        const hits = await searchKnowledgebase(deps, opts.query, { kb, top: 1, mode: 'hybrid' });
         if (!hits.length) throw new Error('search returned no hit');
         console.log(formatHits(hits));
+
+        // By meaning: vector search only, so no keyword match can carry the hit.
+        console.log(`\nSearching by meaning (vector only) for: "${opts.semanticQuery}"\n`);
+        const semantic = await searchKnowledgebase(deps, opts.semanticQuery, { kb, top: 1, mode: 'vector' });
+        if (!semantic.length) throw new Error('vector search returned no hit');
+        console.log(formatHits(semantic));
+        const hitWords = wordsOf(semantic[0]!.content_with_weight);
+        const shared = [...wordsOf(opts.semanticQuery)].filter((w) => hitWords.has(w));
+        console.log(
+          shared.length
+            ? `   (shares ${shared.length} word${shared.length === 1 ? '' : 's'} with the query: ${shared.join(', ')})`
+            : `   (no word in common with the query: matched by meaning, model ${embdId})`,
+        );
       } finally {
         await docstore.close();
       }
