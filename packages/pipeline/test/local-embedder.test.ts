@@ -27,6 +27,16 @@ describe('the default embedding backend', () => {
     expect(() => parseBackends(JSON.stringify({ 'use@Local': { kind: 'local', dimensions: 384 } }), defaults)).toThrow(/use@Local\.dimensions: the local model returns 512-dim vectors/);
     expect(() => parseBackends(JSON.stringify({ a: { kind: 'openai' } }), defaults)).toThrow(/a\.url: url is required/);
   });
+
+  it('keeps a knowledge base embedded with hashing on hashing when EMBEDDING_BACKENDS maps its embd_id back', async () => {
+    const reg = embeddingRegistryFromConfig(
+      cfgOf({ EMBEDDING_BACKENDS: JSON.stringify({ 'ragline-hash-1024@Ragline': { kind: 'hashing', dimensions: 1024 } }) }),
+    );
+    const old = reg.forEmbdId('ragline-hash-1024@Ragline');
+    expect(old.name).toBe('hashing');
+    expect(await old.dimension()).toBe(1024);
+    expect(reg.forEmbdId('universal-sentence-encoder-lite@Ragline').name).toBe('local');
+  });
 });
 
 describe('the local model behind the registry', () => {
