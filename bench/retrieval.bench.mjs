@@ -9,11 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLanceDocStore } from '@ragline/docstore';
-import { buildChunks, chunkDocument, initHashing, parseDocument, DEFAULT_CHUNK_TOKEN_NUM } from '@ragline/parsing';
+import { buildChunks, chunkDocument, initHashing, parseDocument } from '@ragline/parsing';
 import { contains, documentText, loadDataSet, metrics, pkg, rankOf } from './lib/retrieval.mjs';
 
 const MODES = ['fulltext', 'vector', 'hybrid'];
 const TOP_K = 10;
+// RAGFlow's knowledge-base default parser_config chunk_token_num (the parsing package's merge default is 512)
+const CHUNK_TOKEN_NUM = Number(process.env.RETRIEVAL_CHUNK_TOKENS ?? 128);
 const KB = 'kb_retrieval';
 const TENANT = 'bench_retrieval';
 
@@ -24,7 +26,7 @@ async function chunkAll(documents) {
     const text = documentText(d);
     const name = `${d.doc}.txt`;
     const parsed = await parseDocument({ name, data: new TextEncoder().encode(text), parserId: 'naive' });
-    const merged = chunkDocument(parsed, { chunk_token_num: DEFAULT_CHUNK_TOKEN_NUM });
+    const merged = chunkDocument(parsed, { chunk_token_num: CHUNK_TOKEN_NUM });
     for (const c of buildChunks({ doc_id: d.doc, kb_id: KB, doc_name: name }, merged, new Date(0))) chunks.push({ ...c, lang: d.lang });
   }
   return chunks;
@@ -93,7 +95,7 @@ export async function run() {
   console.table(table);
   const count = (lang) => ({ documents: documents.filter((d) => d.lang === lang).length, chunks: chunks.filter((c) => c.lang === lang).length, pairs: usable.filter((p) => p.lang === lang).length });
   return {
-    chunk_token_num: DEFAULT_CHUNK_TOKEN_NUM,
+    chunk_token_num: CHUNK_TOKEN_NUM,
     top_k: TOP_K,
     backends: kinds,
     data: Object.fromEntries(langs.map((l) => [l, count(l)])),
