@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
 import { DocStoreError } from './errors.js';
 import { cosine, getVector, searchOptions, vectorFieldOf } from './fields.js';
+import { chunkRankTokens, hybridSimilarity, ragflowQuery } from './ragflow-query.js';
 import { checkId, checkTenant } from './sql.js';
+import type { FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 import ragflowMapping from './ragflow-es-mapping.json' with { type: 'json' };
 
@@ -36,6 +38,8 @@ export const TEMPLATED_DIMS: readonly number[] = [512, 768, 1024, 1536];
 export const FULLTEXT_FIELDS = ['title_tks^10', 'title_sm_tks^5', 'important_kwd^30', 'important_tks^20', 'question_tks^20', 'content_ltks^2', 'content_sm_ltks'];
 
 const HIT_FIELDS = ['id', 'doc_id', 'kb_id', 'docnm_kwd', 'content_with_weight', 'page_num_int'];
+/** the token fields RAGFlow's rerank reads */
+const RANK_FIELDS = ['content_ltks', 'title_tks', 'important_kwd', 'question_tks'];
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 /** ids per `ids` query in deleteByIds */
 const ID_CHUNK = 1000;
@@ -49,19 +53,6 @@ export function ragflowIndexBody(): { settings: estypes.IndicesIndexSettings; ma
 /** The explicit mapping for a vector field RAGFlow has no template for. */
 export function denseVectorMapping(dim: number): Record<string, estypes.MappingProperty> {
   return { [vectorFieldOf(dim)]: { type: 'dense_vector', dims: dim, index: true, similarity: 'cosine' } };
-}
-
-/** query_string syntax characters, escaped so user text is searched literally. */
-const RESERVED = /[+\-=&|><!(){}[\]^"~*?:\\/]/g;
-
-/** Lower-cased, whitespace-split terms with query_string syntax escaped, OR-ed. */
-export function esQueryText(query: string): string {
-  return query
-    .toLowerCase()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((t) => t.replace(RESERVED, (c) => `\\${c}`))
-    .join(' ');
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -416,8 +407,11 @@ class ElasticDocStore implements DocStore {
     return f;
   }
 
-  private textQuery(text: string): estypes.QueryDslQueryContainer {
-    return { query_string: { fields: FULLTEXT_FIELDS, type: 'best_fields', query: text, boost: 1 } };
+  /** RAGFlow's full-text clause: its weighted query_string, minimum_should_match as a whole percentage. */
+  private textQuery(q: FulltextQuery): estypes.QueryDslQueryContainer {
+    return {
+      query_string: { fields: FULLTEXT_FIELDS, type: 'best_fields', query: q.queryString, minimum_should_match: `${Math.trunc(q.minimumShouldMatch * 100)}%`, boost: 1 },
+    };
   }
 
   async search(req: SearchRequest): Promise<SearchHit[]> {
@@ -425,10 +419,10 @@ class ElasticDocStore implements DocStore {
     const { topK, weight: w } = searchOptions(req);
     if (req.kbIds?.length === 0 || req.docIds?.length === 0) return [];
     const filter = this.filters(req);
-    const text = esQueryText(req.query ?? '');
     if ((req.mode === 'vector' || req.mode === 'hybrid') && (!req.vector || req.vector.length === 0)) {
       throw new DocStoreError(`${req.mode} search needs a query vector`, false);
     }
+    const text = req.mode === 'vector' ? undefined : ragflowQuery(req.query ?? '');
     if (req.mode === 'fulltext') return text ? this.fulltext(index, text, filter, topK) : [];
     const vector = req.vector!;
     const field = vectorFieldOf(vector.length);
@@ -449,15 +443,10 @@ class ElasticDocStore implements DocStore {
     });
   }
 
-  private async fulltext(index: string, text: string, filter: estypes.QueryDslQueryContainer[], topK: number): Promise<SearchHit[]> {
-    const hits = await this.searchRaw('fulltext search', {
-      index,
-      // two shards (RAGFlow's settings): global term statistics keep scores comparable across them
-      search_type: 'dfs_query_then_fetch',
-      query: { bool: { filter, must: [this.textQuery(text)] } },
-      size: topK,
-      _source: HIT_FIELDS,
-    });
+  private async fulltext(index: string, text: FulltextQuery, filter: estypes.QueryDslQueryContainer[], topK: number): Promise<SearchHit[]> {
+    let hits = await this.fulltextRaw(index, text, filter, topK);
+    // RAGFlow asks again with a looser minimum_should_match when nothing matched
+    if (hits.length === 0 && text.minimumShouldMatch > 0.1) hits = await this.fulltextRaw(index, { ...text, minimumShouldMatch: 0.1 }, filter, topK);
     const max = Math.max(0, ...hits.map((h) => h._score ?? 0));
     return hits
       .map((h) => {
@@ -465,6 +454,17 @@ class ElasticDocStore implements DocStore {
         return hitOf(h._source!, t, 0, t);
       })
       .sort(byScore);
+  }
+
+  private fulltextRaw(index: string, text: FulltextQuery, filter: estypes.QueryDslQueryContainer[], topK: number): Promise<estypes.SearchHit<Record<string, unknown>>[]> {
+    return this.searchRaw('fulltext search', {
+      index,
+      // two shards (RAGFlow's settings): global term statistics keep scores comparable across them
+      search_type: 'dfs_query_then_fetch',
+      query: { bool: { filter, must: [this.textQuery(text)] } },
+      size: topK,
+      _source: HIT_FIELDS,
+    });
   }
 
   private async knn(index: string, field: string, vector: number[], filter: estypes.QueryDslQueryContainer[], topK: number): Promise<SearchHit[]> {
@@ -485,13 +485,13 @@ class ElasticDocStore implements DocStore {
 
   /**
    * RAGFlow's hybrid request (text query boosted by 1 - w, kNN with the same filter) picks the
-   * candidates; each is then scored on both sides as the embedded store does: text by one query over
-   * the candidates (BM25 / best candidate), vector by cosine on its stored vector, fused by weight.
+   * candidates; each is then scored as RAGFlow's rerank does: (1 - w) x the query keywords' token
+   * similarity to the chunk's tokens + w x cosine on its stored vector.
    */
   private async hybrid(
     index: string,
     field: string,
-    text: string,
+    text: FulltextQuery | undefined,
     vector: number[],
     filter: estypes.QueryDslQueryContainer[],
     topK: number,
@@ -504,28 +504,14 @@ class ElasticDocStore implements DocStore {
       ...(text ? { query: { bool: { filter, must: [this.textQuery(text)], boost: 1 - w } } } : {}),
       knn: { field, query_vector: vector, k: wide, num_candidates: Math.max(wide * 2, 100), filter: { bool: { filter } } },
       size: wide * 2,
-      _source: [...HIT_FIELDS, field],
+      _source: [...HIT_FIELDS, ...RANK_FIELDS, field],
     });
-    if (candidates.length === 0) return [];
-    const textScore = new Map<string, number>();
-    if (text) {
-      const ids = candidates.map((c) => c._id!);
-      const scored = await this.searchRaw('hybrid text scores', {
-        index,
-        search_type: 'dfs_query_then_fetch',
-        query: { bool: { filter: [...filter, { ids: { values: ids } }], must: [this.textQuery(text)] } },
-        size: ids.length,
-        _source: false,
-      });
-      for (const s of scored) textScore.set(s._id!, s._score ?? 0);
-    }
-    const max = Math.max(0, ...textScore.values());
     return candidates
       .map((c) => {
         const src = c._source!;
-        const t = max > 0 ? (textScore.get(c._id!) ?? 0) / max : 0;
         const v = cosine(vector, (src[field] as number[] | undefined) ?? []);
-        return hitOf(src, t, v, (1 - w) * t + w * v);
+        const sim = hybridSimilarity(text, chunkRankTokens(src), v, w);
+        return hitOf(src, sim.text, v, sim.score);
       })
       .sort(byScore)
       .slice(0, topK);

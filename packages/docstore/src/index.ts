@@ -3,7 +3,7 @@ export { DocStoreError } from './errors.js';
 export { getVector, vectorFieldOf } from './fields.js';
 export {
   createLanceDocStore,
-  ftsQueryText,
+  lanceFtsQuery,
   DEFAULT_INDEX_CACHE_BYTES,
   DEFAULT_METADATA_CACHE_BYTES,
   type LanceDocStore,
@@ -12,9 +12,9 @@ export {
 export {
   createElasticDocStore,
   denseVectorMapping,
-  esQueryText,
   ragflowIndexBody,
   FULLTEXT_FIELDS,
   TEMPLATED_DIMS,
   type ElasticDocStoreOptions,
 } from './elasticsearch.js';
+export { ragflowQuery, chunkRankTokens, hybridSimilarity } from './ragflow-query.js';

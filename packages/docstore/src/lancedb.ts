@@ -2,7 +2,9 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import { DocStoreError } from './errors.js';
 import { cosine, getVector, searchOptions, vectorFieldOf } from './fields.js';
+import { chunkRankTokens, hybridSimilarity, ragflowQuery } from './ragflow-query.js';
 import { and, checkId, checkTenant, eq, inList } from './sql.js';
+import type { FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 
 export interface LanceDocStoreOptions {
@@ -154,9 +156,20 @@ function numbers(v: unknown): number[] {
   return Array.from(v as ArrayLike<number>);
 }
 
-/** Lower-case and split on whitespace, as the parser's tokens in content_ltks were produced. */
-export function ftsQueryText(query: string): string {
-  return query.toLowerCase().split(/\s+/).filter(Boolean).join(' ');
+/**
+ * RAGFlow's weighted query as LanceDB full-text clauses: each weighted term (a token, a synonym, a
+ * fine-grained part, an adjacent pair that must both match) on each token field with the field's boost.
+ */
+export function lanceFtsQuery(q: FulltextQuery): lancedb.BooleanQuery {
+  const clauses: [lancedb.Occur, lancedb.FullTextQuery][] = [];
+  for (const term of q.terms) {
+    if (!term.tokens.length || !(term.weight > 0)) continue;
+    const operator = term.tokens.length > 1 ? lancedb.Operator.And : lancedb.Operator.Or;
+    FTS_FIELDS.forEach((field, i) => {
+      clauses.push([lancedb.Occur.Should, new lancedb.MatchQuery(term.tokens.join(' '), field, { boost: term.weight * FTS_BOOSTS[i]!, operator })]);
+    });
+  }
+  return new lancedb.BooleanQuery(clauses);
 }
 
 function wrap(op: string, err: unknown): DocStoreError {
@@ -498,13 +511,13 @@ class LanceStore implements LanceDocStore {
       req.kbIds ? inList('kb_id', 'kb_id', req.kbIds) : undefined,
       req.docIds ? inList('doc_id', 'doc_id', req.docIds) : undefined,
     );
-    const text = ftsQueryText(req.query ?? '');
     if ((req.mode === 'vector' || req.mode === 'hybrid') && (!req.vector || req.vector.length === 0)) {
       throw new DocStoreError(`${req.mode} search needs a query vector`, false);
     }
+    const text = req.mode === 'vector' ? undefined : ragflowQuery(req.query ?? '');
     if (req.mode === 'fulltext' && !text) return [];
     try {
-      if (req.mode === 'fulltext') return await this.fulltext(req.tenantId, text, filter, topK);
+      if (req.mode === 'fulltext') return await this.fulltext(req.tenantId, text!, filter, topK);
       const vector = req.vector!;
       const table = await this.tableIfExists(tableName(req.tenantId, vector.length));
       if (!table) return [];
@@ -529,11 +542,11 @@ class LanceStore implements LanceDocStore {
     }
   }
 
-  private ftsQuery(text: string): lancedb.MultiMatchQuery {
-    return new lancedb.MultiMatchQuery(text, [...FTS_FIELDS], { boosts: FTS_BOOSTS });
+  private ftsQuery(text: FulltextQuery): lancedb.BooleanQuery {
+    return lanceFtsQuery(text);
   }
 
-  private async fulltext(tenantId: string, text: string, filter: string, topK: number): Promise<SearchHit[]> {
+  private async fulltext(tenantId: string, text: FulltextQuery, filter: string, topK: number): Promise<SearchHit[]> {
     const raw: { r: Record<string, unknown>; s: number }[] = [];
     for (const { table } of await this.tenantTables(tenantId)) {
       const rows = await table.search(this.ftsQuery(text)).where(filter).select([...HIT_COLUMNS, '_score']).limit(topK).toArray();
@@ -568,10 +581,10 @@ class LanceStore implements LanceDocStore {
   }
 
   /**
-   * RAGFlow-style weighted fusion over the union of both sides' top 3K. Every candidate is then scored
-   * on both sides by one query each, so text scores share one BM25 context before normalisation.
+   * RAGFlow's retrieval over the union of both sides' top 3K: each candidate scored as RAGFlow's
+   * rerank does, (1 - w) x the query keywords' token similarity to the chunk + w x cosine.
    */
-  private async hybrid(table: lancedb.Table, text: string, vector: number[], filter: string, topK: number, w: number): Promise<SearchHit[]> {
+  private async hybrid(table: lancedb.Table, text: FulltextQuery | undefined, vector: number[], filter: string, topK: number, w: number): Promise<SearchHit[]> {
     const field = vectorFieldOf(vector.length);
     const wide = topK * 3;
     const vecSide = (await table.vectorSearch(vector).column(field).distanceType('cosine').where(filter).select(['id', '_distance']).limit(wide).toArray()) as Record<string, unknown>[];
@@ -581,25 +594,20 @@ class LanceStore implements LanceDocStore {
     const ids = [...new Set([...vecSide, ...textSide].map((r) => r.id as string))];
     if (ids.length === 0) return [];
 
-    const textScore = new Map<string, number>();
     const rowsById = new Map<string, Record<string, unknown>>();
     for (const part of chunks(ids, ID_CHUNK)) {
       const where = and(filter, inList('id', 'chunk id', part));
-      if (text) {
-        const scored = (await table.search(this.ftsQuery(text)).where(where).select(['id', '_score']).limit(part.length).toArray()) as Record<string, unknown>[];
-        for (const r of scored) textScore.set(r.id as string, r._score as number);
-      }
-      const rows = (await table.query().where(where).select([...HIT_COLUMNS, field]).toArray()) as Record<string, unknown>[];
+      const rows = (await table.query().where(where).select([...HIT_COLUMNS, 'content_ltks', 'title_tks', 'doc_json', field]).toArray()) as Record<string, unknown>[];
       for (const r of rows) rowsById.set(r.id as string, r);
     }
-    const max = Math.max(0, ...textScore.values());
     const hits: SearchHit[] = [];
     for (const id of ids) {
       const r = rowsById.get(id);
       if (!r) continue; // deleted between the queries
-      const t = max > 0 ? (textScore.get(id) ?? 0) / max : 0;
+      const doc = JSON.parse(r.doc_json as string) as Record<string, unknown>;
       const v = cosine(vector, numbers(r[field]));
-      hits.push(hitOf(r, t, v, (1 - w) * t + w * v));
+      const sim = hybridSimilarity(text, chunkRankTokens({ ...doc, content_ltks: r.content_ltks, title_tks: r.title_tks }), v, w);
+      hits.push(hitOf(r, sim.text, v, sim.score));
     }
     return hits.sort(byScore).slice(0, topK);
   }

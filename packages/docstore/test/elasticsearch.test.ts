@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { MockPattern } from '@elastic/elasticsearch-mock';
 import { Client, errors } from '@elastic/elasticsearch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createElasticDocStore, esQueryText, FULLTEXT_FIELDS, ragflowIndexBody, type ElasticDocStoreOptions } from '../src/index.js';
+import { chunkRankTokens, createElasticDocStore, FULLTEXT_FIELDS, hybridSimilarity, ragflowIndexBody, ragflowQuery, type ElasticDocStoreOptions } from '../src/index.js';
 import reference from '../src/ragflow-es-mapping.json' with { type: 'json' };
 import { makeChunk } from './conformance.js';
 
@@ -221,9 +221,12 @@ describe('elasticsearch adapter requests (official client on elasticsearch-mock)
   });
 
   it('sends RAGFlow-shaped full-text, kNN and hybrid search bodies', async () => {
-    const src = (id: string, v: number[]) => ({ id, doc_id: 'd1', kb_id: 'kb1', docnm_kwd: 'a.pdf', content_with_weight: `text ${id}`, page_num_int: [2], q_8_vec: v });
+    const src = (id: string, v: number[], content_ltks = '') => ({ id, doc_id: 'd1', kb_id: 'kb1', docnm_kwd: 'a.pdf', content_with_weight: `text ${id}`, page_num_int: [2], q_8_vec: v, content_ltks });
     const filter = [{ bool: { must_not: [{ range: { available_int: { lt: 1 } } }] } }, { terms: { kb_id: ['kb1'] } }, { terms: { doc_id: ['d1'] } }];
-    const text = { query_string: { fields: FULLTEXT_FIELDS, type: 'best_fields', query: 'refund \\(policy\\)', boost: 1 } };
+    // RAGFlow's weighted query for the text (its construction is tested against RAGFlow in @ragline/rag-tokenizer)
+    const rq = ragflowQuery('Refund (policy)')!;
+    expect(rq.queryString).toContain('refund');
+    const text = { query_string: { fields: FULLTEXT_FIELDS, type: 'best_fields', query: rq.queryString, minimum_should_match: '30%', boost: 1 } };
 
     h.once('POST', '/ragflow_t1/_search', () => ({
       hits: { hits: [{ _id: 'a', _score: 4, _source: src('a', []) }, { _id: 'b', _score: 2, _source: src('b', []) }] },
@@ -249,24 +252,25 @@ describe('elasticsearch adapter requests (official client on elasticsearch-mock)
       _source: ['id', 'doc_id', 'kb_id', 'docnm_kwd', 'content_with_weight', 'page_num_int'],
     });
 
-    // hybrid: candidates from RAGFlow's combined request, then text scores over exactly those ids
+    // hybrid: candidates from RAGFlow's combined request, scored as RAGFlow's rerank
     h.once('POST', '/ragflow_t1/_search', () => ({
-      hits: { hits: [{ _id: 'a', _score: 3, _source: src('a', unit(8, 1)) }, { _id: 'b', _score: 2, _source: src('b', q) }] },
+      hits: { hits: [{ _id: 'a', _score: 3, _source: src('a', unit(8, 1), 'refund polici') }, { _id: 'b', _score: 2, _source: src('b', q, 'polici') }] },
     }));
-    h.once('POST', '/ragflow_t1/_search', () => ({ hits: { hits: [{ _id: 'a', _score: 6 }, { _id: 'b', _score: 3 }] } }));
-    const hy = await h.store.search({ tenantId: 't1', kbIds: ['kb1'], docIds: ['d1'], query: 'Refund (policy)', vector: q, mode: 'hybrid', topK: 1, vectorSimilarityWeight: 0.6 });
-    // a: 0.4 * 1 + 0.6 * 0 = 0.4; b: 0.4 * 0.5 + 0.6 * 1 = 0.8
-    expect(hy).toHaveLength(1);
-    expect(hy[0]).toMatchObject({ id: 'b', text_score: 0.5, vector_score: 1 });
-    expect(hy[0]!.score).toBeCloseTo(0.8, 10);
-    const [, , cand, scores] = h.requests('POST', '/ragflow_t1/_search');
+    const hy = await h.store.search({ tenantId: 't1', kbIds: ['kb1'], docIds: ['d1'], query: 'Refund (policy)', vector: q, mode: 'hybrid', topK: 2, vectorSimilarityWeight: 0.6 });
+    const want = (content: string, cos: number) => hybridSimilarity(rq, chunkRankTokens({ content_ltks: content }), cos, 0.6);
+    expect(want('refund polici', 0).text).toBeGreaterThan(want('polici', 1).text);
+    expect(hy.map((x) => x.id)).toEqual(['b', 'a']);
+    expect(hy[0]!.score).toBeCloseTo(want('polici', 1).score, 10);
+    expect(hy[1]!.score).toBeCloseTo(want('refund polici', 0).score, 10);
+    expect(hy[1]!.text_score).toBeCloseTo(want('refund polici', 0).text, 10);
+    const [, , cand] = h.requests('POST', '/ragflow_t1/_search');
     expect(cand!.body).toEqual({
       query: { bool: { filter, must: [text], boost: 0.4 } },
-      knn: { field: 'q_8_vec', query_vector: q, k: 3, num_candidates: 100, filter: { bool: { filter } } },
-      size: 6,
-      _source: ['id', 'doc_id', 'kb_id', 'docnm_kwd', 'content_with_weight', 'page_num_int', 'q_8_vec'],
+      knn: { field: 'q_8_vec', query_vector: q, k: 6, num_candidates: 100, filter: { bool: { filter } } },
+      size: 12,
+      _source: ['id', 'doc_id', 'kb_id', 'docnm_kwd', 'content_with_weight', 'page_num_int', 'content_ltks', 'title_tks', 'important_kwd', 'question_tks', 'q_8_vec'],
     });
-    expect(scores!.body).toEqual({ query: { bool: { filter: [...filter, { ids: { values: ['a', 'b'] } }], must: [text] } }, size: 2, _source: false });
+    expect(h.requests('POST', '/ragflow_t1/_search')).toHaveLength(3);
   });
 
   it('finds nothing for a vector whose field the index never mapped', async () => {
@@ -275,7 +279,12 @@ describe('elasticsearch adapter requests (official client on elasticsearch-mock)
     expect(h.requests('POST', '/ragflow_t1/_search')).toHaveLength(0);
   });
 
-  it('escapes query_string syntax in user text', () => {
-    expect(esQueryText('  C++ AND (x:y) "quoted"/path ')).toBe('c\\+\\+ and \\(x\\:y\\) \\"quoted\\"\\/path');
+  it('asks again with minimum_should_match 10% when a Chinese query found nothing, as RAGFlow', async () => {
+    h.once('POST', '/ragflow_t1/_search', () => ({ hits: { hits: [] } }));
+    h.once('POST', '/ragflow_t1/_search', () => ({ hits: { hits: [] } }));
+    expect(await h.store.search({ tenantId: 't1', query: '消费者组的确认', mode: 'fulltext' })).toEqual([]);
+    const [first, second] = h.requests('POST', '/ragflow_t1/_search');
+    const mm = (r: typeof first) => (r!.body as { query: { bool: { must: [{ query_string: { minimum_should_match: string } }] } } }).query.bool.must[0].query_string.minimum_should_match;
+    expect([mm(first), mm(second)]).toEqual(['30%', '10%']);
   });
 });

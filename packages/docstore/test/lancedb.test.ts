@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createLanceDocStore, DocStoreError, ftsQueryText, getVector } from '../src/index.js';
+import { createLanceDocStore, DocStoreError, getVector } from '../src/index.js';
 import { makeChunk, runDocStoreConformance } from './conformance.js';
 
 runDocStoreConformance('lancedb', async () => {
@@ -22,10 +22,6 @@ runDocStoreConformance('lancedb', async () => {
 });
 
 describe('lancedb specifics', () => {
-  it('lower-cases and splits full-text queries on whitespace', () => {
-    expect(ftsQueryText('  Hello\tWORLD\n  again ')).toBe('hello world again');
-    expect(ftsQueryText('   ')).toBe('');
-  });
 
   it('getVector finds the one q_<dim>_vec field and rejects bad ones', () => {
     expect(getVector({ id: 'x', q_3_vec: [1, 2, 3] })).toEqual({ dim: 3, vector: [1, 2, 3], field: 'q_3_vec' });

@@ -1,0 +1,30 @@
+import { fulltextQueryer, type FulltextQuery } from '@ragline/rag-tokenizer';
+
+/**
+ * A search text as RAGFlow queries its chunks: FulltextQueryer.question's weighted query over the
+ * token fields (the tokens written by the parser come from the same tokenizer). Undefined when the
+ * text has nothing searchable in it.
+ */
+export function ragflowQuery(text: string, minimumShouldMatch = 0.3): FulltextQuery | undefined {
+  if (!text.trim()) return undefined;
+  const q = fulltextQueryer().question(text, minimumShouldMatch);
+  return q.queryString === undefined ? undefined : q;
+}
+
+/** What RAGFlow's rerank compares the query keywords with: content tokens once, title x2, keywords x5, questions x6. */
+export function chunkRankTokens(doc: { content_ltks?: unknown; title_tks?: unknown; important_kwd?: unknown; question_tks?: unknown }): string[] {
+  const words = (v: unknown): string[] => (typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : []);
+  const kwd = Array.isArray(doc.important_kwd) ? doc.important_kwd.filter((k): k is string => typeof k === 'string') : typeof doc.important_kwd === 'string' ? [doc.important_kwd] : [];
+  const title = words(doc.title_tks);
+  const questions = words(doc.question_tks);
+  return [...new Set(words(doc.content_ltks))].concat(title, title, ...Array(5).fill(kwd), ...Array(6).fill(questions));
+}
+
+/**
+ * RAGFlow's hybrid similarity (Dealer.rerank): (1 - w) x token similarity of the query keywords to the
+ * chunk's tokens + w x cosine.
+ */
+export function hybridSimilarity(query: FulltextQuery | undefined, chunkTokens: string[], cos: number, w: number): { score: number; text: number } {
+  const text = query ? fulltextQueryer().tokenSimilarity(query.keywords, chunkTokens) : 0;
+  return { score: (1 - w) * text + w * cos, text };
+}
