@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { loadConfig } from '@ragline/config';
 import type { DocStore, StoredChunk } from '@ragline/docstore';
 import { hashingVector } from '@ragline/embedding';
+import { fineGrainedTokenize, tokenize } from '@ragline/parsing';
 import { docStoreFromConfig, embeddingRegistryFromConfig } from '@ragline/pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliEnv, openClients, type Clients } from '../src/context.js';
@@ -37,8 +38,8 @@ function chunk(kbId: string, docId: string, text: string, vector: number[], n: n
     title_tks: docId,
     title_sm_tks: docId,
     content_with_weight: text,
-    content_ltks: text,
-    content_sm_ltks: text,
+    content_ltks: tokenize(text),
+    content_sm_ltks: fineGrainedTokenize(tokenize(text)),
     page_num_int: [n],
     position_int: [[n, 0, 0, 0, 0]],
     top_int: [0],
