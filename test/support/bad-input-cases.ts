@@ -310,9 +310,15 @@ export const FILE_CASES: BadInputCase[] = [
     'unsupported extension (.exe)',
     'setup.exe',
     () => enc('MZ\x90\x00'),
-    () => /unsupported file type: setup\.exe has extension \.exe; supported: .*\.docx/,
+    () => /unsupported file type: setup\.exe is EXE data .* by its content, which no parser reads; supported formats: .*\.docx/,
   ),
-  badFile('file without an extension', 'Makefile', () => enc('all:\n\techo hi\n'), () => /unsupported file type: Makefile has no extension; supported: /),
+  // a text file without an extension is read as text (its bytes decide); binary content no parser reads is refused
+  badFile(
+    'binary file without an extension',
+    'firmware',
+    () => Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(120)]),
+    () => /unsupported file type: firmware is .* by its content, which no parser reads; supported formats: /,
+  ),
   badFile(
     'text file over the size limit',
     'huge.txt',
