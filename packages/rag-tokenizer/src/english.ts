@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
+import { splitWhitespace } from './text.js';
 
 const require = createRequire(import.meta.url);
 
@@ -104,11 +105,4 @@ export function wordTokenize(text: string): string[] {
   let t = ` ${text} `;
   for (const re of CONTRACTIONS) t = t.replace(re, ' $1 $2 ');
   return splitWhitespace(t);
-}
-
-// Python's str.split(): runs of Unicode whitespace (which differs from JS \s at \x1c-\x1f and \ufeff)
-const PY_WHITESPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
-
-export function splitWhitespace(text: string): string[] {
-  return text.split(PY_WHITESPACE).filter(Boolean);
 }

@@ -1,5 +1,5 @@
 import { strQ2B, tradToSimp } from './chinese.js';
-import { splitWhitespace } from './english.js';
+import { codePointLength as len, splitWhitespace } from './text.js';
 import type { TermWeighter } from './term-weight.js';
 import type { RagTokenizer } from './tokenizer.js';
 
@@ -83,7 +83,6 @@ export function addSpaceBetweenEngZh(txt: string): string {
 
 const QUERY_SPECIALS = /[ :|\r\n\t,，。？?/`!！&^%()[\]{}<>*~'"\\]+/g;
 const SM_PUNCT = /[ ,./;'[\]\\`~!@#$%^&*()=+_<>?:"{}|，。；‘’【】、！￥…（）—《》？：“”-]+/g;
-const len = (s: string): number => Array.from(s).length;
 
 /** RAGFlow's FulltextQueryer: a question becomes a weighted full-text query over the token fields. */
 export class FulltextQueryer {
@@ -194,19 +193,19 @@ export class FulltextQueryer {
   }
 
   /**
-   * RAGFlow's token_similarity for one chunk: the share of the query's keyword weight (unigrams 0.4,
-   * adjacent pairs 0.6) that the chunk's tokens contain.
+   * RAGFlow's token_similarity: for each chunk, the share of the query's keyword weight (unigrams
+   * 0.4, adjacent pairs 0.6) that the chunk's tokens contain. The query side is weighed once.
    */
-  tokenSimilarity(queryTokens: string[], chunkTokens: string[]): number {
+  tokenSimilarity(queryTokens: string[], chunks: string[][]): number[] {
     const q = this.weightDict(queryTokens);
-    const d = this.weightDict(chunkTokens);
-    let s = 1e-9;
     let total = 1e-9;
-    for (const [k, v] of q) {
-      if (d.has(k)) s += v;
-      total += v;
-    }
-    return s / total;
+    for (const v of q.values()) total += v;
+    return chunks.map((tokens) => {
+      const d = this.weightDict(tokens);
+      let s = 1e-9;
+      for (const [k, v] of q) if (d.has(k)) s += v;
+      return s / total;
+    });
   }
 
   private weightDict(tks: string[]): Map<string, number> {

@@ -1,12 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RagTokenizer } from './tokenizer.js';
-import { splitWhitespace } from './english.js';
+import { codePointLength as len, splitWhitespace } from './text.js';
 
 const STOP_WORDS = new Set(['请问', '您', '你', '我', '他', '是', '的', '就', '有', '于', '及', '即', '在', '为', '最', '从', '以', '了', '将', '与', '吗', '吧', '中', '#', '什么', '怎么', '哪个', '哪些', '啥', '相关']);
 const NER_WEIGHT: Record<string, number> = { toxic: 2, func: 1, corp: 3, loca: 3, sch: 3, stock: 3, firstnm: 1 };
 const PUNCT_START = /^[~—\t @#%!<>,.?":;'{}[\]_=()|，。？》•●○↓《；‘’：“”【¥ 】…￥！、·（）×`&\\/「」\\]/u;
-const len = (s: string): number => Array.from(s).length;
 
 /**
  * RAGFlow's optional term resources (rag/res in a RAGFlow checkout or image): `ner.json` (term ->
@@ -85,10 +84,6 @@ export class TermWeighter {
   ) {
     this.ner = resources.ner ?? {};
     this.df = resources.df ?? new Map();
-  }
-
-  isStopWord(t: string): boolean {
-    return STOP_WORDS.has(t);
   }
 
   entityType(t: string): string {

@@ -1,6 +1,7 @@
 import { isChinese, strQ2B, tradToSimp } from './chinese.js';
 import { Dictionary, type DictEntry } from './dictionary.js';
-import { normalizeToken, splitWhitespace, wordTokenize } from './english.js';
+import { normalizeToken, wordTokenize } from './english.js';
+import { codePointLength as len, codePoints as chars, splitWhitespace } from './text.js';
 
 type Scored = readonly [token: string, entry: DictEntry];
 type Path = readonly Scored[];
@@ -11,12 +12,9 @@ const MAX_DEPTH = 10;
 
 // RAGFlow's SPLIT_CHAR: punctuation runs and ASCII alphanumeric runs, kept (capture group) when splitting
 const SPLIT_CHAR = /([ ,.<>/?;:'[\]\\`!@#$%^&*(){}|_+=《》，。？、；‘’：“”【】~！￥%…（）—-]+|[a-zA-Z0-9,.-]+)/u;
-const HAS_SPLIT_CHAR = new RegExp(SPLIT_CHAR.source, 'u');
 // Python's \W (str patterns): anything but Unicode letters, numbers and the underscore
 const NON_WORD = /[^\p{L}\p{N}_]+/gu;
 
-const chars = (s: string): string[] => Array.from(s);
-const len = (s: string): number => chars(s).length;
 
 /**
  * RAGFlow's rag_tokenizer (infiniflow/infinity python/infinity_sdk/infinity/rag_tokenizer.py, which
@@ -266,7 +264,7 @@ export class RagTokenizer {
       let end = s + 1;
       for (let e = s + 2; e < Math.min(tks.length + 2, s + 6); e++) {
         const tk = tks.slice(s, e).join('');
-        if (HAS_SPLIT_CHAR.test(tk) && this.freq(tk)) end = e;
+        if (SPLIT_CHAR.test(tk) && this.freq(tk)) end = e;
       }
       res.push(tks.slice(s, end).join(''));
       s = end;
