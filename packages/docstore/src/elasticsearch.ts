@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
 import { DocStoreError } from './errors.js';
 import { cosine, getVector, searchOptions, vectorFieldOf } from './fields.js';
-import { chunkRankTokens, hybridSimilarity, ragflowQuery } from './ragflow-query.js';
+import { chunkRankTokens, hybridScores, ragflowQuery } from './ragflow-query.js';
 import { checkId, checkTenant } from './sql.js';
 import type { FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
@@ -506,13 +506,15 @@ class ElasticDocStore implements DocStore {
       size: wide * 2,
       _source: [...HIT_FIELDS, ...RANK_FIELDS, field],
     });
+    const cosines = candidates.map((c) => cosine(vector, (c._source![field] as number[] | undefined) ?? []));
+    const sims = hybridScores(
+      text,
+      candidates.map((c) => chunkRankTokens(c._source!)),
+      cosines,
+      w,
+    );
     return candidates
-      .map((c) => {
-        const src = c._source!;
-        const v = cosine(vector, (src[field] as number[] | undefined) ?? []);
-        const sim = hybridSimilarity(text, chunkRankTokens(src), v, w);
-        return hitOf(src, sim.text, v, sim.score);
-      })
+      .map((c, i) => hitOf(c._source!, sims[i]!.text, cosines[i]!, sims[i]!.score))
       .sort(byScore)
       .slice(0, topK);
   }

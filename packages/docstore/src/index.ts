@@ -17,4 +17,4 @@ export {
   TEMPLATED_DIMS,
   type ElasticDocStoreOptions,
 } from './elasticsearch.js';
-export { ragflowQuery, chunkRankTokens, hybridSimilarity } from './ragflow-query.js';
+export { ragflowQuery, chunkRankTokens, hybridScores } from './ragflow-query.js';

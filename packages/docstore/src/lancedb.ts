@@ -2,7 +2,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import { DocStoreError } from './errors.js';
 import { cosine, getVector, searchOptions, vectorFieldOf } from './fields.js';
-import { chunkRankTokens, hybridSimilarity, ragflowQuery } from './ragflow-query.js';
+import { chunkRankTokens, hybridScores, ragflowQuery } from './ragflow-query.js';
 import { and, checkId, checkTenant, eq, inList } from './sql.js';
 import type { FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
@@ -594,21 +594,20 @@ class LanceStore implements LanceDocStore {
     const ids = [...new Set([...vecSide, ...textSide].map((r) => r.id as string))];
     if (ids.length === 0) return [];
 
-    const rowsById = new Map<string, Record<string, unknown>>();
+    const rows: Record<string, unknown>[] = [];
     for (const part of chunks(ids, ID_CHUNK)) {
       const where = and(filter, inList('id', 'chunk id', part));
-      const rows = (await table.query().where(where).select([...HIT_COLUMNS, 'content_ltks', 'title_tks', 'doc_json', field]).toArray()) as Record<string, unknown>[];
-      for (const r of rows) rowsById.set(r.id as string, r);
+      // doc_json holds the token fields RAGFlow's rerank reads (content, title, keywords, questions)
+      rows.push(...((await table.query().where(where).select([...HIT_COLUMNS, 'doc_json', field]).toArray()) as Record<string, unknown>[]));
     }
-    const hits: SearchHit[] = [];
-    for (const id of ids) {
-      const r = rowsById.get(id);
-      if (!r) continue; // deleted between the queries
-      const doc = JSON.parse(r.doc_json as string) as Record<string, unknown>;
-      const v = cosine(vector, numbers(r[field]));
-      const sim = hybridSimilarity(text, chunkRankTokens({ ...doc, content_ltks: r.content_ltks, title_tks: r.title_tks }), v, w);
-      hits.push(hitOf(r, sim.text, v, sim.score));
-    }
+    const cosines = rows.map((r) => cosine(vector, numbers(r[field])));
+    const sims = hybridScores(
+      text,
+      rows.map((r) => chunkRankTokens(JSON.parse(r.doc_json as string) as Record<string, unknown>)),
+      cosines,
+      w,
+    );
+    const hits = rows.map((r, i) => hitOf(r, sims[i]!.text, cosines[i]!, sims[i]!.score));
     return hits.sort(byScore).slice(0, topK);
   }
 

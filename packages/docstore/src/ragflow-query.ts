@@ -21,10 +21,10 @@ export function chunkRankTokens(doc: { content_ltks?: unknown; title_tks?: unkno
 }
 
 /**
- * RAGFlow's hybrid similarity (Dealer.rerank): (1 - w) x token similarity of the query keywords to the
- * chunk's tokens + w x cosine.
+ * RAGFlow's hybrid similarity (Dealer.rerank) of each candidate: (1 - w) x token similarity of the
+ * query keywords to the chunk's tokens + w x cosine. `chunkTokens[i]` and `cosines[i]` are one chunk's.
  */
-export function hybridSimilarity(query: FulltextQuery | undefined, chunkTokens: string[], cos: number, w: number): { score: number; text: number } {
-  const text = query ? fulltextQueryer().tokenSimilarity(query.keywords, chunkTokens) : 0;
-  return { score: (1 - w) * text + w * cos, text };
+export function hybridScores(query: FulltextQuery | undefined, chunkTokens: string[][], cosines: number[], w: number): Array<{ score: number; text: number }> {
+  const texts = query ? fulltextQueryer().tokenSimilarity(query.keywords, chunkTokens) : chunkTokens.map(() => 0);
+  return texts.map((text, i) => ({ score: (1 - w) * text + w * cosines[i]!, text }));
 }

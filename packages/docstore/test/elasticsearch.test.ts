@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { MockPattern } from '@elastic/elasticsearch-mock';
 import { Client, errors } from '@elastic/elasticsearch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chunkRankTokens, createElasticDocStore, FULLTEXT_FIELDS, hybridSimilarity, ragflowIndexBody, ragflowQuery, type ElasticDocStoreOptions } from '../src/index.js';
+import { chunkRankTokens, createElasticDocStore, FULLTEXT_FIELDS, hybridScores, ragflowIndexBody, ragflowQuery, type ElasticDocStoreOptions } from '../src/index.js';
 import reference from '../src/ragflow-es-mapping.json' with { type: 'json' };
 import { makeChunk } from './conformance.js';
 
@@ -257,7 +257,7 @@ describe('elasticsearch adapter requests (official client on elasticsearch-mock)
       hits: { hits: [{ _id: 'a', _score: 3, _source: src('a', unit(8, 1), 'refund polici') }, { _id: 'b', _score: 2, _source: src('b', q, 'polici') }] },
     }));
     const hy = await h.store.search({ tenantId: 't1', kbIds: ['kb1'], docIds: ['d1'], query: 'Refund (policy)', vector: q, mode: 'hybrid', topK: 2, vectorSimilarityWeight: 0.6 });
-    const want = (content: string, cos: number) => hybridSimilarity(rq, chunkRankTokens({ content_ltks: content }), cos, 0.6);
+    const want = (content: string, cos: number) => hybridScores(rq, [chunkRankTokens({ content_ltks: content })], [cos], 0.6)[0]!;
     expect(want('refund polici', 0).text).toBeGreaterThan(want('polici', 1).text);
     expect(hy.map((x) => x.id)).toEqual(['b', 'a']);
     expect(hy[0]!.score).toBeCloseTo(want('polici', 1).score, 10);
