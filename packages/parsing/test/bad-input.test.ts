@@ -1,19 +1,10 @@
 // Every kind of bad input the parser stage sees, each with its ParseError code and message.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inspectArchive, parseDocument, ParseError, tableRowCount, type ParseErrorCode, type ParseInput } from '../src/index.js';
+import { inspectArchive, parseDocument, tableRowCount, type ParseErrorCode, type ParseInput } from '../src/index.js';
 import { addNoiseEntry, addZeroEntry, makeDocx, makeXlsx, makeZip } from './office-fixtures.js';
+import { parseError } from './parse-error.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-async function parseError(input: ParseInput): Promise<ParseError> {
-  try {
-    await parseDocument(input);
-  } catch (err) {
-    if (err instanceof ParseError) return err;
-    throw err;
-  }
-  throw new Error(`expected ${input.name} to be rejected`);
-}
 
 async function expectRejected(input: ParseInput, code: ParseErrorCode, message: RegExp | string): Promise<void> {
   const err = await parseError(input);

@@ -1,18 +1,9 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { markdownSections, parseDocument, ParseError, textSections, type ParseInput } from '../src/index.js';
+import { markdownSections, parseDocument, textSections } from '../src/index.js';
+import { parseError } from './parse-error.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-async function parseError(input: ParseInput): Promise<ParseError> {
-  try {
-    await parseDocument(input);
-  } catch (e) {
-    if (e instanceof ParseError) return e;
-    throw e;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('markdown', () => {
   const md = [

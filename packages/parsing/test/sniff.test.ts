@@ -6,16 +6,15 @@ import PDFDocument from 'pdfkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_PDF_RANGE_CHUNK,
-  ParseError,
   SNIFF_BYTES,
   bytesSource,
   guessTextFormat,
   parseDocument,
   sniffFormat,
   type ByteSource,
-  type ParseInput,
 } from '../src/index.js';
 import { makeDocx, makeXls, makeXlsx, makeZip } from './office-fixtures.js';
+import { parseError } from './parse-error.js';
 
 const GPL3_PATH = '/usr/share/common-licenses/GPL-3';
 const PNG_PATH = '/usr/share/gitweb/static/git-logo.png';
@@ -43,16 +42,6 @@ function recordingSource(data: Uint8Array): ByteSource & { reads: [number, numbe
   const inner = bytesSource(data);
   const reads: [number, number][] = [];
   return { size: inner.size, reads, read: (offset, length) => (reads.push([offset, length]), inner.read(offset, length)) };
-}
-
-async function parseError(input: ParseInput): Promise<ParseError> {
-  try {
-    await parseDocument(input);
-  } catch (err) {
-    if (err instanceof ParseError) return err;
-    throw err;
-  }
-  throw new Error(`parsing ${input.name} succeeded`);
 }
 
 const allText = (doc: { sections: { text: string }[] }) => doc.sections.map((s) => s.text).join('\n');
