@@ -9,39 +9,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLanceDocStore } from '@ragline/docstore';
-import { buildChunks, chunkDocument, initHashing, parseDocument } from '@ragline/parsing';
-import { contains, documentText, loadDataSet, metrics, pkg, rankOf } from './lib/retrieval.mjs';
+import { CHUNK_TOKEN_NUM, chunkAll, labelProblems, loadDataSet, metrics, pkg, rankOf } from './lib/retrieval.mjs';
 
 const MODES = ['fulltext', 'vector', 'hybrid'];
 const TOP_K = 10;
-// RAGFlow's knowledge-base default parser_config chunk_token_num (the parsing package's merge default is 512)
-const CHUNK_TOKEN_NUM = Number(process.env.RETRIEVAL_CHUNK_TOKENS ?? 128);
 const KB = 'kb_retrieval';
 const TENANT = 'bench_retrieval';
-
-async function chunkAll(documents) {
-  await initHashing();
-  const chunks = [];
-  for (const d of documents) {
-    const text = documentText(d);
-    const name = `${d.doc}.txt`;
-    const parsed = await parseDocument({ name, data: new TextEncoder().encode(text), parserId: 'naive' });
-    const merged = chunkDocument(parsed, { chunk_token_num: CHUNK_TOKEN_NUM });
-    for (const c of buildChunks({ doc_id: d.doc, kb_id: KB, doc_name: name }, merged, new Date(0))) chunks.push({ ...c, lang: d.lang });
-  }
-  return chunks;
-}
 
 export async function run() {
   const embedding = await pkg('embedding');
   const { documents, pairs } = loadDataSet();
-  const chunks = await chunkAll(documents);
+  const chunks = await chunkAll(documents, CHUNK_TOKEN_NUM, KB);
   // every expected passage must be in exactly one chunk of its document (else the label is wrong)
-  const problems = [];
-  for (const p of pairs) {
-    const n = chunks.filter((c) => c.doc_id === p.doc && contains(c.content_with_weight, p.expected)).length;
-    if (n !== 1) problems.push(`${p.id}: expected passage in ${n} chunks of ${p.doc}`);
-  }
+  const problems = labelProblems(pairs, chunks);
   if (problems.length) console.error(`label problems (${problems.length}):\n${problems.join('\n')}`);
   const bad = new Set(problems.map((s) => s.split(':')[0]));
   const usable = pairs.filter((p) => !bad.has(p.id));
