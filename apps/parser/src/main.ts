@@ -1,10 +1,11 @@
 import { runConsumer } from '@ragline/bus';
 import { TaskMessage } from '@ragline/contracts';
-import { createParseHandler, objectStoreDependency, objectStoreFromConfig } from '@ragline/pipeline/parser';
+import { configureTokenizer, createParseHandler, objectStoreDependency, objectStoreFromConfig } from '@ragline/pipeline/parser';
 import { InFlightTasks, cancelChecker, consumerLoad, progressReporter, startRuntime } from '@ragline/pipeline/runtime';
 import { loadEnv } from './env.js';
 
 const cfg = loadEnv();
+configureTokenizer(cfg);
 const rt = await startRuntime('parser', cfg);
 const store = objectStoreFromConfig(cfg);
 const inFlight = new InFlightTasks();

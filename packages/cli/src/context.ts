@@ -1,5 +1,5 @@
 import { CommonEnv, env, loadConfig, z } from '@ragline/config';
-import { EmbeddingEnvShape, defaultEmbdId, objectStoreFromConfig } from '@ragline/pipeline';
+import { EmbeddingEnvShape, configureTokenizer, defaultEmbdId, objectStoreFromConfig } from '@ragline/pipeline';
 import { RagflowQueueProducer, createRedis } from '@ragline/redis-queue';
 import type { ObjectStore } from '@ragline/storage';
 import { createTaskDb, type TaskDb } from '@ragline/taskdb';
@@ -14,8 +14,11 @@ export const CliEnv = CommonEnv.extend({
 });
 export type CliEnv = z.infer<typeof CliEnv>;
 
+/** The CLI's config; its tokenizer (search queries, ingest's chunks) follows it. */
 export function loadCliConfig(): CliEnv {
-  return loadConfig(CliEnv);
+  const cfg = loadConfig(CliEnv);
+  configureTokenizer(cfg);
+  return cfg;
 }
 
 /** RAGFlow's embd_id form "model@factory", naming the default backend's model (the local one without EMBEDDING_URL). */

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -24,6 +25,11 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `must be a ${protocols.join('/')} URL`);
+const existing = (kind: 'file' | 'directory') =>
+  z.string().refine((p) => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    return kind === 'file' ? st?.isFile() === true : st?.isDirectory() === true;
+  }, `must be an existing ${kind}`);
 const optional = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t.optional());
 
 /**
@@ -47,7 +53,7 @@ const natsServers = z.string().refine(
   'must be a comma-separated list of nats:// or tls:// server URLs (or host:port)',
 );
 
-export const env = { bool, int, url, optional, natsServers };
+export const env = { bool, int, url, optional, natsServers, existing };
 
 /** Settings every Ragline process shares: connections, names, data dir. */
 export const CommonEnv = z.object({
@@ -102,6 +108,13 @@ export const CommonEnv = z.object({
   EMBEDDING_LOCAL_KIND: z.enum(['local', 'hashing']).default('local'),
   /** dimension of the hashing embedder */
   EMBEDDING_DIM: int(8, 8192).default(1024),
+  // RAGFlow's tokenizer resources, for the *_ltks fields the parser writes and the queries search runs
+  /** segmentation dictionary; RAGFlow's rag/res/huqie.txt gives RAGFlow's exact tokens (default: jieba's dictionary) */
+  RAG_TOKENIZER_DICT: optional(existing('file')),
+  /** RAGFlow's rag/res directory: ner.json and term.freq weigh query terms, synonym.json adds synonyms */
+  RAGFLOW_RES_DIR: optional(existing('directory')),
+  /** add WordNet synonyms to English queries, as RAGFlow does */
+  RAG_WORDNET_SYNONYMS: bool.default(true),
 });
 export type CommonEnv = z.infer<typeof CommonEnv>;
 

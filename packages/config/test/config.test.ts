@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +15,24 @@ describe('loadConfig', () => {
     expect(cfg.EMBEDDING_LOCAL_KIND).toBe('local');
     expect(loadConfig(CommonEnv, { EMBEDDING_LOCAL_KIND: 'hashing' }).EMBEDDING_LOCAL_KIND).toBe('hashing');
     expect(() => loadConfig(CommonEnv, { EMBEDDING_LOCAL_KIND: 'openai' })).toThrow(expect.objectContaining({ keys: ['EMBEDDING_LOCAL_KIND'] }));
+  });
+
+  it('takes RAGFlow tokenizer resources only where they exist, naming the key otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ragline-res-'));
+    const dict = join(dir, 'huqie.txt');
+    writeFileSync(dict, '消费者 100 n\n');
+    try {
+      const cfg = loadConfig(CommonEnv, { RAG_TOKENIZER_DICT: dict, RAGFLOW_RES_DIR: dir, RAG_WORDNET_SYNONYMS: 'off' });
+      expect(cfg).toMatchObject({ RAG_TOKENIZER_DICT: dict, RAGFLOW_RES_DIR: dir, RAG_WORDNET_SYNONYMS: false });
+      expect(loadConfig(CommonEnv, {}).RAG_WORDNET_SYNONYMS).toBe(true);
+      expect(() => loadConfig(CommonEnv, { RAG_TOKENIZER_DICT: join(dir, 'missing.txt') })).toThrow(expect.objectContaining({ keys: ['RAG_TOKENIZER_DICT'] }));
+      expect(() => loadConfig(CommonEnv, { RAG_TOKENIZER_DICT: dir })).toThrow(/RAG_TOKENIZER_DICT.*must be an existing file/);
+      expect(() => loadConfig(CommonEnv, { RAGFLOW_RES_DIR: dict })).toThrow(/RAGFLOW_RES_DIR.*must be an existing directory/);
+      // RAGFlow's service_conf.yaml has no such keys: a `ragline:` section sets them
+      expect(serviceConfToEnv({ ragline: { RAGFLOW_RES_DIR: dir } })).toMatchObject({ RAGFLOW_RES_DIR: dir });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names every bad key and hides secret values', () => {

@@ -27,15 +27,17 @@ MAX_LEN = 400
 
 def load_tokenizer(args):
     sys.path.insert(0, args.hanziconv)
-    # NLTK's WordNet reader wants its corpus folder layout and a lexnames file (only used for
-    # synset lexnames, never by the lemmatizer); Debian's wordnet-base ships the database without it.
+    # NLTK's WordNet reader wants its corpus folder layout and a lexnames file (the names of the 45
+    # lexicographer files, read into each synset's lexname, which neither the lemmatizer nor synonym
+    # lookup uses); Debian's wordnet-base ships the database without it, so it gets placeholder names.
     nltk_root = tempfile.mkdtemp(prefix="nltk-")
     wn_dir = os.path.join(nltk_root, "corpora", "wordnet")
     os.makedirs(wn_dir)
     for f in os.listdir(args.wordnet):
         if re.match(r"(index|data)\.(noun|verb|adj|adv)$|.*\.exc$", f):
             os.symlink(os.path.join(args.wordnet, f), os.path.join(wn_dir, f))
-    open(os.path.join(wn_dir, "lexnames"), "w").close()
+    with open(os.path.join(wn_dir, "lexnames"), "w") as f:
+        f.writelines(f"{i:02d}\tlexfile{i:02d}\t0\n" for i in range(45))
     import nltk
     import nltk.tokenize
 

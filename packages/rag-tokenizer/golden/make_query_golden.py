@@ -5,8 +5,11 @@ corpus. RAGFlow's modules are loaded from a checkout given on the command line, 
 plumbing (settings, Redis, the doc-store expression class) replaced by minimal stand-ins; nothing of
 RAGFlow is committed.
 
-Synonyms are switched off here (the lookup returns nothing): RAGFlow's WordNet synonyms come from a
-Python set, so their order and the top-8 cut change from run to run with the hash seed. Without
+Synonyms are switched off by default (the lookup returns nothing): RAGFlow's WordNet synonyms come
+from a Python set, so their order and the top-8 cut change from run to run with the hash seed. With
+`--synonyms wordnet` the lookup is a stand-in that applies synonym.py's rule (synset names, '_' as
+space, the word left out, top 8) but keeps WordNet's synset order, and the output goes to
+golden-query-synonyms.jsonl; make_synonym_golden.py checks the rule's sets against synonym.py itself. Without
 rag/res (ner.json, term.freq, synonym.json), as in this run, RAGFlow weighs terms by dictionary
 frequency and part of speech alone, as Ragline does by default.
 
@@ -50,6 +53,7 @@ def main():
     ap.add_argument("--dict", required=True)
     ap.add_argument("--wordnet", default="/usr/share/wordnet")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--synonyms", choices=["off", "wordnet"], default="off")
     args = ap.parse_args()
 
     tk, _ = make_golden.load_tokenizer(args)
@@ -81,7 +85,19 @@ def main():
         def lookup(self, tk, topn=8):
             return []
 
-    stub("rag.nlp.synonym", Dealer=NoSynonyms)
+    class OrderedWordnetSynonyms:
+        def __init__(self, redis=None):
+            from nltk.corpus import wordnet
+
+            self.wordnet = wordnet
+
+        def lookup(self, tk, topn=8):
+            if not tk or not re.fullmatch(r"[a-z]+", tk):
+                return []
+            names = [re.sub("_", " ", syn.name().split(".")[0]) for syn in self.wordnet.synsets(tk)]
+            return [t for t in dict.fromkeys(names) if t and t != tk][:topn]
+
+    stub("rag.nlp.synonym", Dealer=OrderedWordnetSynonyms if args.synonyms == "wordnet" else NoSynonyms)
     load("common.query_base", os.path.join(args.ragflow, "query_base.py"))
     tw = load("rag.nlp.term_weight", os.path.join(args.ragflow, "term_weight.py"))
     sys.modules["rag.nlp"].term_weight = tw
@@ -105,7 +121,8 @@ def main():
     queries += ["What is a consumer group?", "how do I copy the program", "消费者组是什么", "如何修改文件的权限？", "GPL-3 许可证 的 条款"]
     seen = set()
     n = 0
-    with open(os.path.join(args.out, "golden-query.jsonl"), "w", encoding="utf-8") as f:
+    out_name = "golden-query-synonyms.jsonl" if args.synonyms == "wordnet" else "golden-query.jsonl"
+    with open(os.path.join(args.out, out_name), "w", encoding="utf-8") as f:
         for q in queries:
             if q in seen or not q.strip():
                 continue

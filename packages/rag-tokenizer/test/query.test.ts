@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fulltextQueryer, pyFloat, ragTokenizer, tokenize } from '../src/index.js';
+import { FulltextQueryer, NO_SYNONYMS, RagflowSynonyms, TermWeighter, fulltextQueryer, pyFloat, ragTokenizer, tokenize, type SynonymSource } from '../src/index.js';
 
 interface Golden {
   text: string;
@@ -10,10 +10,13 @@ interface Golden {
   weights: Array<[string, number]>;
 }
 
-const golden: Golden[] = readFileSync(new URL('./data/golden-query.jsonl', import.meta.url), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => JSON.parse(l) as Golden);
+const load = (name: string): Golden[] =>
+  readFileSync(new URL(`./data/${name}`, import.meta.url), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Golden);
+const golden = load('golden-query.jsonl');
+const queryer = (synonyms: SynonymSource) => new FulltextQueryer(ragTokenizer(), new TermWeighter(ragTokenizer(), {}), synonyms);
 
 // Numbers in the query (boosts) may differ from RAGFlow's in the last bit: V8's Math.log10 and the C
 // library's log10 that Python calls round differently for about 0.2% of inputs.
@@ -29,26 +32,37 @@ function sameQuery(a: string | null, b: string | null): boolean {
 // the tokenizer's one known difference (NLTK's Snowball quirk, see golden.test.ts)
 const KNOWN = new Set(['realization ionization theorizer stylization irrationality quantization']);
 
+function compare(rows: Golden[], q: FulltextQueryer): string[] {
+  const misses: string[] = [];
+  for (const g of rows) {
+    if (KNOWN.has(g.text)) continue;
+    const r = q.question(g.text, 0.3);
+    const got = { query: r.queryString ?? null, min_match: 'minimumShouldMatch' in r ? r.minimumShouldMatch : null, keywords: r.keywords };
+    const want = { query: g.query, min_match: g.min_match, keywords: g.keywords };
+    const same = sameQuery(got.query, want.query) && got.min_match === want.min_match && JSON.stringify(got.keywords) === JSON.stringify(want.keywords);
+    if (!same) misses.push(`${JSON.stringify(g.text)}\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
+  }
+  console.log(`${rows.length - misses.length - KNOWN.size}/${rows.length} identical`);
+  if (misses.length) console.log(misses.slice(0, 15).join('\n'));
+  return misses;
+}
+
 describe('RAGFlow FulltextQueryer golden data', () => {
-  it('builds the same query string, minimum_should_match and keywords', () => {
+  it('builds the same query string, minimum_should_match and keywords (synonyms off)', () => {
     expect(golden.length).toBeGreaterThanOrEqual(2000);
-    const q = fulltextQueryer();
-    const misses: string[] = [];
-    for (const g of golden) {
-      if (KNOWN.has(g.text)) continue;
-      const r = q.question(g.text, 0.3);
-      const got = { query: r.queryString ?? null, min_match: 'minimumShouldMatch' in r ? r.minimumShouldMatch : null, keywords: r.keywords };
-      const want = { query: g.query, min_match: g.min_match, keywords: g.keywords };
-      const same = sameQuery(got.query, want.query) && got.min_match === want.min_match && JSON.stringify(got.keywords) === JSON.stringify(want.keywords);
-      if (!same) misses.push(`${JSON.stringify(g.text)}\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
-    }
-    console.log(`${golden.length - misses.length - KNOWN.size}/${golden.length} identical`);
-    if (misses.length) console.log(misses.slice(0, 15).join('\n'));
-    expect(misses).toEqual([]);
+    expect(compare(golden, queryer(NO_SYNONYMS))).toEqual([]);
+  });
+
+  it('builds the same queries with WordNet synonyms (synonym.py rule in WordNet order)', () => {
+    const rows = load('golden-query-synonyms.jsonl');
+    expect(rows.length).toBeGreaterThanOrEqual(2000);
+    // the synonyms must actually be in play: many golden queries carry a synonym's w/4 boost
+    expect(rows.filter((g) => g.query !== golden.find((x) => x.text === g.text)?.query).length).toBeGreaterThan(300);
+    expect(compare(rows, queryer(new RagflowSynonyms()))).toEqual([]);
   });
 
   it('weighs terms as term_weight.Dealer', () => {
-    const q = fulltextQueryer();
+    const q = queryer(NO_SYNONYMS);
     let worst = 0;
     for (const g of golden) {
       const tks = tokenize(g.text).split(' ').filter(Boolean);

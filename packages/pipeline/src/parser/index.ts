@@ -1,2 +1,3 @@
 export * from './parse-task.js';
 export * from './object-store.js';
+export * from './tokenizer.js';
