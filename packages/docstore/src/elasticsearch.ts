@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
 import { DocStoreError } from './errors.js';
-import { cosine, getVector, searchOptions, vectorFieldOf } from './fields.js';
-import { chunkRankTokens, hybridScores, ragflowQuery } from './ragflow-query.js';
+import { getVector, searchOptions, vectorFieldOf } from './fields.js';
+import { HIT_FIELDS, fulltextHits, hybridHits, numbers, vectorHits } from './hits.js';
+import { ragflowQuery } from './ragflow-query.js';
 import { checkId, checkTenant } from './sql.js';
 import type { FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
@@ -37,7 +38,6 @@ export const TEMPLATED_DIMS: readonly number[] = [512, 768, 1024, 1536];
 /** RAGFlow's full-text fields and boosts (rag/nlp/query.py FulltextQueryer). */
 export const FULLTEXT_FIELDS = ['title_tks^10', 'title_sm_tks^5', 'important_kwd^30', 'important_tks^20', 'question_tks^20', 'content_ltks^2', 'content_sm_ltks'];
 
-const HIT_FIELDS = ['id', 'doc_id', 'kb_id', 'docnm_kwd', 'content_with_weight', 'page_num_int'];
 /** the token fields RAGFlow's rerank reads */
 const RANK_FIELDS = ['content_ltks', 'title_tks', 'important_kwd', 'question_tks'];
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -77,24 +77,6 @@ function describe(err: unknown): string {
     return `${err.statusCode}${e?.type ? ` ${e.type}` : ''}${e?.reason ? `: ${e.reason}` : ''}`;
   }
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
-function byScore(a: SearchHit, b: SearchHit): number {
-  return b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-function hitOf(src: Record<string, unknown>, text: number, vector: number, score: number): SearchHit {
-  return {
-    id: src.id as string,
-    doc_id: src.doc_id as string,
-    kb_id: src.kb_id as string,
-    docnm_kwd: typeof src.docnm_kwd === 'string' ? src.docnm_kwd : '',
-    content_with_weight: typeof src.content_with_weight === 'string' ? src.content_with_weight : '',
-    page_num_int: Array.isArray(src.page_num_int) ? (src.page_num_int as number[]) : [],
-    score,
-    text_score: text,
-    vector_score: vector,
-  };
 }
 
 interface Prepared {
@@ -447,13 +429,7 @@ class ElasticDocStore implements DocStore {
     let hits = await this.fulltextRaw(index, text, filter, topK);
     // RAGFlow asks again with a looser minimum_should_match when nothing matched
     if (hits.length === 0 && text.minimumShouldMatch > 0.1) hits = await this.fulltextRaw(index, { ...text, minimumShouldMatch: 0.1 }, filter, topK);
-    const max = Math.max(0, ...hits.map((h) => h._score ?? 0));
-    return hits
-      .map((h) => {
-        const t = max > 0 ? (h._score ?? 0) / max : 0;
-        return hitOf(h._source!, t, 0, t);
-      })
-      .sort(byScore);
+    return fulltextHits(hits.map((h) => ({ doc: h._source!, score: h._score ?? 0 })), topK);
   }
 
   private fulltextRaw(index: string, text: FulltextQuery, filter: estypes.QueryDslQueryContainer[], topK: number): Promise<estypes.SearchHit<Record<string, unknown>>[]> {
@@ -475,12 +451,7 @@ class ElasticDocStore implements DocStore {
       _source: HIT_FIELDS,
     });
     // ES scores cosine kNN as (1 + cos) / 2
-    return hits
-      .map((h) => {
-        const sim = 2 * (h._score ?? 0) - 1;
-        return hitOf(h._source!, 0, sim, sim);
-      })
-      .sort(byScore);
+    return vectorHits(hits.map((h) => ({ doc: h._source!, cosine: 2 * (h._score ?? 0) - 1 })), topK);
   }
 
   /**
@@ -506,17 +477,13 @@ class ElasticDocStore implements DocStore {
       size: wide * 2,
       _source: [...HIT_FIELDS, ...RANK_FIELDS, field],
     });
-    const cosines = candidates.map((c) => cosine(vector, (c._source![field] as number[] | undefined) ?? []));
-    const sims = hybridScores(
+    return hybridHits(
+      candidates.map((c) => ({ doc: c._source!, tokenFields: c._source!, vector: numbers(c._source![field]) })),
       text,
-      candidates.map((c) => chunkRankTokens(c._source!)),
-      cosines,
+      vector,
       w,
+      topK,
     );
-    return candidates
-      .map((c, i) => hitOf(c._source!, sims[i]!.text, cosines[i]!, sims[i]!.score))
-      .sort(byScore)
-      .slice(0, topK);
   }
 
   async close(): Promise<void> {

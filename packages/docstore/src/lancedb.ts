@@ -1,8 +1,9 @@
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import { DocStoreError } from './errors.js';
-import { cosine, getVector, searchOptions, vectorFieldOf } from './fields.js';
-import { chunkRankTokens, hybridScores, ragflowQuery } from './ragflow-query.js';
+import { getVector, searchOptions, vectorFieldOf } from './fields.js';
+import { HIT_FIELDS, fulltextHits, hybridHits, numbers, vectorHits } from './hits.js';
+import { ragflowQuery } from './ragflow-query.js';
 import { and, checkId, checkTenant, eq, inList } from './sql.js';
 import type { FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
@@ -48,7 +49,7 @@ const FTS_CONFIG = { baseTokenizer: 'whitespace', lowercase: true, stem: false, 
 const SCALAR_FIELDS = ['id', 'kb_id', 'doc_id'] as const;
 /** ids per `IN (...)` filter */
 const ID_CHUNK = 500;
-const HIT_COLUMNS = ['id', 'doc_id', 'kb_id', 'docnm_kwd', 'content_with_weight', 'page_num_int'];
+const HIT_COLUMNS = HIT_FIELDS;
 
 function tableSchema(dim: number): Schema {
   const str = (name: string) => new Field(name, new Utf8(), false);
@@ -150,12 +151,6 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-function numbers(v: unknown): number[] {
-  if (v == null) return [];
-  if (typeof (v as { toArray?: unknown }).toArray === 'function') return Array.from((v as { toArray(): ArrayLike<number> }).toArray());
-  return Array.from(v as ArrayLike<number>);
-}
-
 /**
  * RAGFlow's weighted query as LanceDB full-text clauses: each weighted term (a token, a synonym, a
  * fine-grained part, an adjacent pair that must both match) on each token field with the field's boost.
@@ -176,24 +171,6 @@ function wrap(op: string, err: unknown): DocStoreError {
   if (err instanceof DocStoreError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   return new DocStoreError(`lancedb ${op} failed: ${msg}`, true, { cause: err });
-}
-
-function hitOf(r: Record<string, unknown>, text: number, vector: number, score: number): SearchHit {
-  return {
-    id: r.id as string,
-    doc_id: r.doc_id as string,
-    kb_id: r.kb_id as string,
-    docnm_kwd: r.docnm_kwd as string,
-    content_with_weight: r.content_with_weight as string,
-    page_num_int: numbers(r.page_num_int),
-    score,
-    text_score: text,
-    vector_score: vector,
-  };
-}
-
-function byScore(a: SearchHit, b: SearchHit): number {
-  return b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** The LanceDB store: a DocStore that also reports what its caches hold. */
@@ -552,14 +529,7 @@ class LanceStore implements LanceDocStore {
       const rows = await table.search(this.ftsQuery(text)).where(filter).select([...HIT_COLUMNS, '_score']).limit(topK).toArray();
       for (const r of rows as Record<string, unknown>[]) raw.push({ r, s: r._score as number });
     }
-    const max = Math.max(0, ...raw.map((x) => x.s));
-    return raw
-      .map(({ r, s }) => {
-        const t = max > 0 ? s / max : 0;
-        return hitOf(r, t, 0, t);
-      })
-      .sort(byScore)
-      .slice(0, topK);
+    return fulltextHits(raw.map(({ r, s }) => ({ doc: r, score: s })), topK);
   }
 
   private async knn(table: lancedb.Table, vector: number[], filter: string, topK: number): Promise<SearchHit[]> {
@@ -572,12 +542,7 @@ class LanceStore implements LanceDocStore {
       .select([...HIT_COLUMNS, '_distance'])
       .limit(topK)
       .toArray();
-    return (rows as Record<string, unknown>[])
-      .map((r) => {
-        const sim = 1 - (r._distance as number);
-        return hitOf(r, 0, sim, sim);
-      })
-      .sort(byScore);
+    return vectorHits((rows as Record<string, unknown>[]).map((r) => ({ doc: r, cosine: 1 - (r._distance as number) })), topK);
   }
 
   /**
@@ -600,15 +565,13 @@ class LanceStore implements LanceDocStore {
       // doc_json holds the token fields RAGFlow's rerank reads (content, title, keywords, questions)
       rows.push(...((await table.query().where(where).select([...HIT_COLUMNS, 'doc_json', field]).toArray()) as Record<string, unknown>[]));
     }
-    const cosines = rows.map((r) => cosine(vector, numbers(r[field])));
-    const sims = hybridScores(
+    return hybridHits(
+      rows.map((r) => ({ doc: r, tokenFields: JSON.parse(r.doc_json as string) as Record<string, unknown>, vector: numbers(r[field]) })),
       text,
-      rows.map((r) => chunkRankTokens(JSON.parse(r.doc_json as string) as Record<string, unknown>)),
-      cosines,
+      vector,
       w,
+      topK,
     );
-    const hits = rows.map((r, i) => hitOf(r, sims[i]!.text, cosines[i]!, sims[i]!.score));
-    return hits.sort(byScore).slice(0, topK);
   }
 
   cacheBytes(): number {

@@ -1,4 +1,4 @@
-import { fulltextQueryer, type FulltextQuery } from '@ragline/rag-tokenizer';
+import { fulltextQueryer, splitWhitespace, type FulltextQuery } from '@ragline/rag-tokenizer';
 
 /**
  * A search text as RAGFlow queries its chunks: FulltextQueryer.question's weighted query over the
@@ -13,7 +13,8 @@ export function ragflowQuery(text: string, minimumShouldMatch = 0.3): FulltextQu
 
 /** What RAGFlow's rerank compares the query keywords with: content tokens once, title x2, keywords x5, questions x6. */
 export function chunkRankTokens(doc: { content_ltks?: unknown; title_tks?: unknown; important_kwd?: unknown; question_tks?: unknown }): string[] {
-  const words = (v: unknown): string[] => (typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : []);
+  // Python's str.split(), as RAGFlow splits the fields
+  const words = (v: unknown): string[] => (typeof v === 'string' ? splitWhitespace(v) : []);
   const kwd = Array.isArray(doc.important_kwd) ? doc.important_kwd.filter((k): k is string => typeof k === 'string') : typeof doc.important_kwd === 'string' ? [doc.important_kwd] : [];
   const title = words(doc.title_tks);
   const questions = words(doc.question_tks);

@@ -7,6 +7,7 @@ import { RagTokenizer } from './tokenizer.js';
 export { Dictionary, defaultDictionaryPath, type DictEntry } from './dictionary.js';
 export { RagTokenizer } from './tokenizer.js';
 export { isChinese, strQ2B, tradToSimp } from './chinese.js';
+export { splitWhitespace } from './text.js';
 export { lemmatize, normalizeToken, stem } from './english.js';
 export { morphy, wordnetSynonyms, type Pos } from './wordnet.js';
 export { RagflowSynonyms, loadSynonymDictionary, type SynonymOptions } from './synonyms.js';
