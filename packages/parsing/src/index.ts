@@ -28,15 +28,8 @@ export {
 } from './formats/sniff.js';
 export { textSections } from './formats/text.js';
 export { markdownSections } from './formats/markdown.js';
-export {
-  parsePdf,
-  pdfPageCount,
-  bytesSource,
-  pdfFormat,
-  DEFAULT_PDF_RANGE_CHUNK,
-  type ByteSource,
-  type PdfOptions,
-} from './formats/pdf.js';
+export { parsePdf, pdfPageCount, pdfFormat, DEFAULT_PDF_RANGE_CHUNK, type PdfOptions } from './formats/pdf.js';
+export { bytesSource, type ByteSource } from './byte-source.js';
 export {
   ParseSandbox,
   ParseWorkerError,

@@ -1,6 +1,6 @@
 import type { ArchiveLimits } from './archive.js';
 import { ParseError, fileTooLargeError } from './errors.js';
-import type { ByteSource } from './formats/pdf.js';
+import type { ByteSource } from './byte-source.js';
 import { SNIFF_BYTES, sniffFormat, unsupportedFormatError, type FormatChoice } from './formats/sniff.js';
 import { tableFormat } from './formats/table.js';
 import { CHUNK_MODE, planParser } from './parsers.js';

@@ -1,6 +1,6 @@
 import type { ArchiveLimits } from '../archive.js';
 import type { ParsedDocument } from '../types.js';
-import type { ByteSource } from './pdf.js';
+import type { ByteSource } from '../byte-source.js';
 
 /** What every format parser receives; the bytes are the whole file. */
 export interface FormatInput {

@@ -3,23 +3,8 @@ import { ParseError } from '../errors.js';
 import { DEFAULT_CHUNK_TOKEN_NUM } from '../merge.js';
 import { countTokens } from '@ragline/tokenizer';
 import type { ParsedDocument, Position, Section } from '../types.js';
+import { bytesSource, type ByteSource } from '../byte-source.js';
 import type { FormatInput, FormatParser } from './format.js';
-
-/**
- * Random access to a file's bytes, so a PDF task reads only what its pages need (xref, page tree,
- * the pages' content streams and fonts) instead of the whole object.
- */
-export interface ByteSource {
-  /** total size in bytes */
-  readonly size: number;
-  /** `length` bytes from `offset` (fewer at the end of the file) */
-  read(offset: number, length: number): Promise<Uint8Array>;
-}
-
-/** A ByteSource over bytes already in memory. */
-export function bytesSource(data: Uint8Array): ByteSource {
-  return { size: data.byteLength, read: async (offset, length) => data.subarray(offset, offset + length) };
-}
 
 export interface PdfOptions {
   /** file name, used in messages; default "document.pdf" */

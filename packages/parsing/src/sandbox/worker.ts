@@ -1,7 +1,7 @@
 // Entry of a parse worker process: parses one job at a time for the ParseSandbox in the parent process.
 import { countTokens } from '@ragline/tokenizer';
 import { ParseError } from '../errors.js';
-import type { ByteSource } from '../formats/pdf.js';
+import type { ByteSource } from '../byte-source.js';
 import { parseDocument, type ParseInput } from '../parse.js';
 import type { FromWorker, ParseJob, SerializedError, ToWorker } from './protocol.js';
 
