@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STAGES } from './subjects.js';
 
 /** Bumped on any incompatible change to a message below; every message carries it as `v`. */
 export const CONTRACT_VERSION = 1 as const;
@@ -166,7 +167,7 @@ const eventBase = { v, task_id: id, doc_id: id, at: ms };
 export const ProgressEvent = z.object({
   ...eventBase,
   kind: z.literal('progress'),
-  stage: z.enum(['bridge', 'parser', 'embedder', 'indexer', 'monitor']),
+  stage: z.enum(STAGES),
   progress: z.number().min(-1).max(1).nullable(),
   msg: z.string(),
   /** adds RAGFlow's "Page(a~b): " prefix */
@@ -206,7 +207,7 @@ export type PipelineEvent = z.infer<typeof PipelineEvent>;
 export const DeadLetter = z.object({
   v,
   kind: z.literal('dead_letter'),
-  stage: z.enum(['bridge', 'parser', 'embedder', 'indexer', 'monitor']),
+  stage: z.enum(STAGES),
   subject: z.string(),
   stream_seq: z.number().int().nonnegative().nullable(),
   deliveries: z.number().int().nonnegative(),
