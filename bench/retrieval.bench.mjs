@@ -18,6 +18,9 @@ const TENANT = 'bench_retrieval';
 
 export async function run() {
   const embedding = await pkg('embedding');
+  // the tokenizer as a service configures it: RAG_WORDNET_SYNONYMS=off compares queries without WordNet synonyms
+  const wordnetSynonyms = !['0', 'false', 'no', 'off'].includes((process.env.RAG_WORDNET_SYNONYMS ?? '').toLowerCase());
+  (await pkg('rag-tokenizer')).configureRagTokenizer({ wordnetSynonyms });
   const { documents, pairs } = loadDataSet();
   const chunks = await chunkAll(documents, CHUNK_TOKEN_NUM, KB);
   // every expected passage must be in exactly one chunk of its document (else the label is wrong)
@@ -76,6 +79,7 @@ export async function run() {
   const count = (lang) => ({ documents: documents.filter((d) => d.lang === lang).length, chunks: chunks.filter((c) => c.lang === lang).length, pairs: usable.filter((p) => p.lang === lang).length });
   return {
     chunk_token_num: CHUNK_TOKEN_NUM,
+    wordnet_synonyms: wordnetSynonyms,
     top_k: TOP_K,
     backends: kinds,
     data: Object.fromEntries(langs.map((l) => [l, count(l)])),
