@@ -60,7 +60,7 @@ export const TaskMessage = z.object({
 });
 export type TaskMessage = z.infer<typeof TaskMessage>;
 
-/** A chunk with RAGFlow's Elasticsearch field names (reference/ragflow.md §4). */
+/** A chunk with RAGFlow's Elasticsearch field names (docs/ragflow-compatibility.md §11 Chunk documents and Elasticsearch fields). */
 export const Chunk = z.looseObject({
   id: z.string().regex(/^[0-9a-f]{16}$/, 'chunk id must be 16 hex chars (xxh64)'),
   doc_id: id,
@@ -223,7 +223,7 @@ export type DeadLetter = z.infer<typeof DeadLetter>;
 
 /**
  * One entry of RAGFlow's Redis queue (field `message`). Only `id`, `task_type` and `doc_ids` are
- * authoritative; everything else is re-read from MySQL (DESIGN.md §2).
+ * authoritative; everything else is re-read from MySQL (docs/ragflow-compatibility.md §4 Redis queue message).
  */
 export const RagflowQueueMessage = z.looseObject({
   id: z.string().min(1).max(64),

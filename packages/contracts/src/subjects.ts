@@ -112,7 +112,7 @@ export const HEADERS = {
   tracestate: 'tracestate',
 } as const;
 
-/** RAGFlow's Redis side: stream names, consumer group and keys (reference/ragflow.md §1.6, §2.5, §2.11). */
+/** RAGFlow's Redis side: stream names, consumer group and keys (docs/ragflow-compatibility.md §4 Redis queue message, §7 Cancellation, §15 Worker heartbeats and registry). */
 export const RAGFLOW = {
   consumerGroup: 'rag_flow_svr_task_broker',
   /** v0.26+ names, high priority first */

@@ -119,7 +119,7 @@ export function mixTitle(title: Float32Array, content: Float32Array, w: number):
   return out;
 }
 
-/** RAGFlow's `embedding()` step (reference/ragflow.md §2.9) over a task's chunks. */
+/** RAGFlow's `embedding()` step (docs/ragflow-compatibility.md §12 Embedding step) over a task's chunks. */
 export async function embedChunksLikeRagflow(
   backend: EmbeddingBackend,
   chunks: readonly RagflowChunkText[],

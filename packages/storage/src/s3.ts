@@ -30,7 +30,7 @@ export interface S3StoreOptions {
   pathStyle?: boolean;
 }
 
-/** S3/MinIO through the `minio` client, with RAGFlow's addressing (reference/ragflow.md §6). */
+/** S3/MinIO through the `minio` client, with RAGFlow's addressing (docs/ragflow-compatibility.md §10 Storage addressing). */
 export function createS3Store(opts: S3StoreOptions): ObjectStore {
   return new S3Store(opts);
 }

@@ -81,9 +81,9 @@ function toContext(row: Extract<ReceiveResult, { status: 'ok' }>['task']): TaskC
 }
 
 /**
- * RAGFlow queue -> JetStream hand-off (DESIGN.md §2). An entry is acked in Redis only after
+ * RAGFlow queue -> JetStream hand-off (docs/contracts.md §7 Delivery guarantees). An entry is acked in Redis only after
  * JetStream acknowledged the publish (or when it must be dropped); a crash in between republishes
- * and JetStream's dedupe (Nats-Msg-Id = task id) drops the copy.
+ * and JetStream's dedupe (Nats-Msg-Id `task.<task_id>`) drops the copy.
  */
 export function createBridge(deps: BridgeDeps) {
   const supported = new Set(deps.supportedTaskTypes ?? ['']);

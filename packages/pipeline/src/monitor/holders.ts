@@ -143,7 +143,7 @@ export async function jetStreamTasks(jsm: JetStreamManager, names: TopologyNames
 }
 
 /**
- * DESIGN.md §2 "no live work": a task is held when its id is in a RAGFlow queue entry the consumer
+ * "No live work" (docs/architecture.md §1.1 The way in): a task is held when its id is in a RAGFlow queue entry the consumer
  * group has not acked (unread or pending), or in any message stored in a JetStream work stream.
  */
 export async function heldTasks(
@@ -164,7 +164,7 @@ export function queueIndexForPriority(queues: readonly string[], priority: numbe
  * RAGFlow's "N tasks are ahead in the queue..." counted from the queue itself: unread entries of
  * higher-priority streams (the bridge reads them first) plus the entries of the document's own
  * stream that come before its first entry; entries whose task has a cancel flag are not counted
- * (RAGFlow's own count included them, reference/ragflow.md §2.6). One snapshot serves one sync pass.
+ * (RAGFlow's own count included them, docs/ragflow-compatibility.md §9 Progress sync). One snapshot serves one sync pass.
  */
 export async function queueAheadCounter(
   redis: Redis,
