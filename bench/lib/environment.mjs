@@ -26,6 +26,8 @@ export function depOf(pkgName, specifier) {
 }
 
 const [taskdbPkg, queuePkg, storagePkg, busPkg, contracts, configPkg] = await Promise.all(['taskdb', 'redis-queue', 'storage', 'bus', 'contracts', 'config'].map(pkg));
+// dropDatabase lives in taskdb's test support export, apart from what the apps use
+const taskdbTesting = await import(pathToFileURL(join(ROOT, 'packages', 'taskdb', 'dist', 'testing.js')).href);
 
 // ---------------------------------------------------------------------------------------------
 // numbers
@@ -345,7 +347,7 @@ export async function createBenchEnvironment(extraEnv = {}) {
       if (own.length) await redis.del(...own);
       redis.disconnect();
       await sql.end();
-      await taskdb.dropDatabase();
+      await taskdbTesting.dropDatabase(taskdb);
       await taskdb.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -13,6 +13,7 @@ import { createElasticDocStore, createLanceDocStore, type DocStore } from '@ragl
 import { RagflowQueueProducer, createRedis } from '@ragline/redis-queue';
 import { createLocalStore, createObjectStore } from '@ragline/storage';
 import { createTaskDb } from '@ragline/taskdb';
+import { dropDatabase } from '@ragline/taskdb/testing';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APPS = ['ingest-bridge', 'parser', 'embedder', 'indexer', 'monitor'] as const;
@@ -162,7 +163,7 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}, o
       const own = keys.map((k) => k.slice(redisPrefix.length));
       if (own.length) await redis.del(...own);
       redis.disconnect();
-      await taskdb.dropDatabase();
+      await dropDatabase(taskdb);
       await taskdb.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

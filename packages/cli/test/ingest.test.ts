@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '@ragline/config';
 import { ragflowQueueName } from '@ragline/contracts';
 import { pdfPageCount } from '@ragline/parsing';
+import { dropDatabase } from '@ragline/taskdb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliEnv, embdIdFor, openClients, type Clients } from '../src/context.js';
 import { IngestRefusedError, checkFiles, ingestFiles, type IngestDeps } from '../src/ingest.js';
@@ -45,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const keys = await c?.redis.keys('*');
   if (keys?.length) await c.redis.del(...keys.map((k) => k.slice(cfg.REDIS_KEY_PREFIX.length)));
-  await c?.taskdb.dropDatabase();
+  if (c) await dropDatabase(c.taskdb);
   await c?.close();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(filesDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Publisher, connectNats, deleteTopology, ensureTopology, type NatsConnection } from '@ragline/bus';
 import { loadConfig } from '@ragline/config';
 import { TaskMessage, topologyNames } from '@ragline/contracts';
+import { dropDatabase } from '@ragline/taskdb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliEnv, openClients, type Clients } from '../src/context.js';
 import { formatRecovery, recoverTasks } from '../src/recover.js';
@@ -31,7 +32,7 @@ afterAll(async () => {
   await nc.close();
   const keys = await c.redis.keys('*');
   if (keys.length) await c.redis.del(...keys.map((k) => k.slice(cfg.REDIS_KEY_PREFIX.length)));
-  await c.taskdb.dropDatabase();
+  await dropDatabase(c.taskdb);
   await c.close();
 });
 

@@ -9,6 +9,7 @@ import type { DocStore, StoredChunk } from '@ragline/docstore';
 import { hashingVector } from '@ragline/embedding';
 import { fineGrainedTokenize, tokenize } from '@ragline/parsing';
 import { docStoreFromConfig, embeddingRegistryFromConfig } from '@ragline/pipeline';
+import { dropDatabase } from '@ragline/taskdb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliEnv, openClients, type Clients } from '../src/context.js';
 import { searchKnowledgebase } from '../src/search.js';
@@ -88,7 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await docstore?.close();
-  await c?.taskdb.dropDatabase();
+  if (c) await dropDatabase(c.taskdb);
   await c?.close();
   await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   rmSync(dataDir, { recursive: true, force: true });

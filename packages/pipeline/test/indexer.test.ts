@@ -3,6 +3,7 @@ import { PipelineEvent, type TaskContext } from '@ragline/contracts';
 import type { DocStore } from '@ragline/docstore';
 import { cancelTask } from '@ragline/redis-queue';
 import type { KnowledgebaseRow, TaskDb } from '@ragline/taskdb';
+import { dropDatabase } from '@ragline/taskdb/testing';
 import { ROOT_CONTEXT } from '@ragline/telemetry';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createProgressWriter, upsertFailure, type IndexerTaskState } from '../src/index.js';
@@ -179,7 +180,7 @@ describe('indexer completion counted once in MySQL', () => {
     kb = await taskdb.ensureKnowledgebase({ name: 'kb', tenantId, embdId: EMBD_ID });
   });
   afterAll(async () => {
-    await taskdb?.dropDatabase();
+    if (taskdb) await dropDatabase(taskdb);
     await taskdb?.close();
   });
 

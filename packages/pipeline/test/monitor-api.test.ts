@@ -6,6 +6,7 @@ import type { BatchItem } from '@ragline/bus';
 import { TaskMessage, type DeadLetter, type PipelineEvent } from '@ragline/contracts';
 import { listen, createMetricsRegistry } from '@ragline/service';
 import type { KnowledgebaseRow, TaskDb } from '@ragline/taskdb';
+import { dropDatabase } from '@ragline/taskdb/testing';
 import { ROOT_CONTEXT } from '@ragline/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -44,7 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of servers) s.close();
   await w?.cleanup();
-  await taskdb?.dropDatabase();
+  if (taskdb) await dropDatabase(taskdb);
   await taskdb?.close();
   await rm(dashboardDir, { recursive: true, force: true });
 });

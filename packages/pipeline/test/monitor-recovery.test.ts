@@ -1,6 +1,7 @@
 import { TaskMessage } from '@ragline/contracts';
 import { RagflowQueueConsumer, RagflowQueueProducer, cancelTask } from '@ragline/redis-queue';
 import { RunStatus, type KnowledgebaseRow, type TaskDb } from '@ragline/taskdb';
+import { dropDatabase } from '@ragline/taskdb/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { heldTasks, queueAheadCounter, queuedTasks, recoverUnheldTasks, type RecoveryDeps } from '../src/index.js';
 import { EMBD_ID, hexId, logger, openStageWorld, openTaskDb, rand, seedDocumentTask, type StageWorld } from './support/stage-env.js';
@@ -78,7 +79,7 @@ describe('stuck tasks and recovery', () => {
     kb = await taskdb.ensureKnowledgebase({ name: 'kb', tenantId, embdId: EMBD_ID });
   });
   afterEach(async () => {
-    await taskdb.dropDatabase();
+    await dropDatabase(taskdb);
     await taskdb.close();
   });
 

@@ -5,6 +5,7 @@ import { TaskMessage, type DeadLetter, type PipelineEvent } from '@ragline/contr
 import { HeartbeatReporter, RagflowQueueProducer } from '@ragline/redis-queue';
 import { listen } from '@ragline/service';
 import { RunStatus, type KnowledgebaseRow, type TaskDb } from '@ragline/taskdb';
+import { dropDatabase } from '@ragline/taskdb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeadLetterHandler, createMonitorServer, createProgressWriter, indexingProgress, type MonitorServerDeps } from '../src/index.js';
 import { EMBD_ID, logger, openStageWorld, openTaskDb, rand, seedDocumentTask, type StageWorld } from './support/stage-env.js';
@@ -19,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (!taskdb) return;
-  await taskdb.dropDatabase();
+  await dropDatabase(taskdb);
   await taskdb.close();
 });
 

@@ -1,5 +1,10 @@
-export { createTaskDb, TaskDb, resolveTaskDbOptions, DEFAULT_PARSER_CONFIG, ABANDON_MESSAGE, RECEIVED_MESSAGE, QUEUED_MESSAGE } from './taskdb.js';
-export type { TaskStateFilter } from './taskdb.js';
+export { createTaskDb, TaskDb } from './taskdb.js';
+export { resolveTaskDbOptions } from './connection.js';
+export { ABANDON_MESSAGE, RECEIVED_MESSAGE } from './receive.js';
+export { DEFAULT_PARSER_CONFIG, QUEUED_MESSAGE } from './ragflow-api.js';
+export type { CreateDocumentOptions, EnsureKnowledgebaseOptions, EnsureTenantOptions } from './ragflow-api.js';
+export type { TaskStateFilter } from './queries.js';
+export type { StorageAddress } from './storage-address.js';
 export { TaskDbError, TaskDbNotFoundError, isRetryableCode, isTaskDbUnavailable, toTaskDbError } from './errors.js';
 export {
   TASK_MAX_LOG_LENGTH,

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createTaskDb } from '../src/index.js';
+import { createTestTaskDb } from '../src/testing.js';
 
 describe('admin helpers', () => {
   it('pings before the database exists, finds a knowledge base by name, drops the database', async () => {
     const database = `ragline_t_${randomBytes(4).toString('hex')}`;
-    const db = createTaskDb({ database });
+    const db = createTestTaskDb({ database });
     try {
       await db.ping();
       await db.migrate();

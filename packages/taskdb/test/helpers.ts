@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
-import { createTaskDb, type DocumentRow, type KnowledgebaseRow, type QueuedTask, type TaskDb } from '../src/index.js';
+import type { DocumentRow, KnowledgebaseRow, QueuedTask, TaskDb } from '../src/index.js';
+import { createTestTaskDb, type TestTaskDb } from '../src/testing.js';
 
 export const MYSQL = { host: '127.0.0.1', port: 3306, user: 'root', password: '' };
 
 export interface TestDb {
-  db: TaskDb;
+  db: TestTaskDb;
   raw: Connection;
   database: string;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -15,7 +16,7 @@ export interface TestDb {
 /** A fresh, migrated database `ragline_t_<random>`; cleanup() drops it. */
 export async function freshDb(): Promise<TestDb> {
   const database = `ragline_t_${randomBytes(6).toString('hex')}`;
-  const db = createTaskDb({ ...MYSQL, database, connectionLimit: 8 });
+  const db = createTestTaskDb({ ...MYSQL, database, connectionLimit: 8 });
   await db.migrate();
   const raw = await createConnection({ ...MYSQL, database, dateStrings: true, decimalNumbers: true });
   return {

@@ -3,6 +3,7 @@ import { Publisher, connectNats, deleteTopology, ensureTopology, type NatsConnec
 import { TaskMessage, decode, topologyNames, type TopologyNames } from '@ragline/contracts';
 import { RagflowQueueConsumer, RagflowQueueProducer, createRedis, type RagflowQueueConsumerOptions } from '@ragline/redis-queue';
 import { createTaskDb, type DocumentRow, type KnowledgebaseRow, type QueuedTask, type TaskDb } from '@ragline/taskdb';
+import { dropDatabase, rawQuery } from '@ragline/taskdb/testing';
 import { createLogger, startTelemetry } from '@ragline/telemetry';
 import type { Redis } from 'ioredis';
 import { cancelChecker, createBridge, type BridgeDeps } from '../../src/index.js';
@@ -76,8 +77,7 @@ export interface BridgeWorld {
  * need rows only RAGFlow's other services write go through TaskDb's connection pool.
  */
 function sqlOf(db: TaskDb): (sql: string, params: unknown[]) => Promise<unknown> {
-  const pool = (db as unknown as { pool: { query(sql: string, params: unknown[]): Promise<unknown> } }).pool;
-  return (sql, params) => pool.query(sql, params);
+  return (sql, params) => rawQuery(db, sql, params);
 }
 
 export async function openBridgeWorld(): Promise<BridgeWorld> {
@@ -202,7 +202,7 @@ export async function openBridgeWorld(): Promise<BridgeWorld> {
     async close() {
       for (const s of [...scenarios]) await s.cleanup();
       await nc.close();
-      await taskdb.dropDatabase();
+      await dropDatabase(taskdb);
       await taskdb.close();
     },
   };

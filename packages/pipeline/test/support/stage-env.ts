@@ -194,7 +194,7 @@ export function chunksFor(task: Pick<TaskContext, 'doc_id' | 'kb_id' | 'doc_name
   );
 }
 
-/** A migrated MySQL database of its own (drop it with `dropDatabase()` then `close()`). */
+/** A migrated MySQL database of its own (drop it with `dropDatabase()` of `@ragline/taskdb/testing`, then `close()`). */
 export async function openTaskDb(): Promise<TaskDb> {
   const taskdb = createTaskDb({ ...MYSQL, database: `ragline_st_${rand()}`, connectionLimit: 4 });
   await taskdb.migrate();
