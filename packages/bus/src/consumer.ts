@@ -14,9 +14,10 @@ import {
 } from '@ragline/telemetry';
 
 import type { z } from 'zod';
-import { errorInfo, isRetryable, retryAfterOf } from './errors.js';
+import { errorInfo } from './errors.js';
 import { durableConsumerWhenReady, workingIntervalFor } from './consumer-handle.js';
-import { headerRecord, publishDeadLetter } from './dead-letter.js';
+import { headerRecord } from './dead-letter.js';
+import { deadLetterAndTerm, decideSettlement, type DeadLetterTarget, type RetryPolicy, type Settlement } from './settle.js';
 import { PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
 export interface DeliveryContext {
@@ -94,21 +95,36 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
   const inFlight = new Set<JsMsg>();
   let workingEvery = opts.workingIntervalMs ?? 10_000;
 
-  /**
-   * Publishes the dead letter; the caller then terminates the message with a plain `+TERM`. No term
-   * reason: nats-server before 2.10 does not parse `+TERM <reason>`, ignores it and redelivers the
-   * message after every ack wait until MaxDeliver (the error is in the dead letter and the log anyway).
-   */
-  async function deadLetter(m: JsMsg, err: unknown, span?: Span): Promise<void> {
-    const dl = await publishDeadLetter(publisher, m, err, {
-      stage: opts.stage,
-      stream: opts.stream,
-      dlqSubject: opts.dlqSubject,
-      traceContext: extractTraceContext((k) => m.headers?.get(k) || undefined),
-    });
-    stats.deadLettered++;
-    span?.addEvent('dead_lettered', { 'error.message': dl.error.message });
-    log.error({ task_id: dl.task_id, err: dl.error, deliveries: dl.deliveries }, 'message dead-lettered');
+  const policy: RetryPolicy = { maxDeliver, retryBaseMs: opts.retryBaseMs ?? 1000, retryMaxMs: opts.retryMaxMs ?? 60_000 };
+  const dlq: DeadLetterTarget = {
+    publisher,
+    stage: opts.stage,
+    stream: opts.stream,
+    dlqSubject: opts.dlqSubject,
+    log,
+    policy,
+    onDeadLettered: () => stats.deadLettered++,
+  };
+
+  async function settle(m: JsMsg, decision: Settlement, err: unknown, span: Span, taskId: string | undefined): Promise<void> {
+    const deliveryCount = m.info.deliveryCount;
+    switch (decision.action) {
+      case 'ack':
+        m.ack();
+        return;
+      case 'nak':
+        if (decision.reason === 'handback') {
+          log.warn({ task_id: taskId }, 'handed back in-flight message on shutdown');
+        } else {
+          span.addEvent('retry', { delay_ms: decision.delayMs, delivery: deliveryCount });
+          log.warn({ task_id: taskId, err: errorInfo(err), delivery: deliveryCount, delay_ms: decision.delayMs }, 'handler failed, will retry');
+        }
+        m.nak(decision.delayMs);
+        return;
+      case 'dead_letter':
+        await deadLetterAndTerm(dlq, m, err, { span, traceContext: extractTraceContext((k) => m.headers?.get(k) || undefined) });
+        return;
+    }
   }
 
   async function handle(m: JsMsg): Promise<void> {
@@ -143,47 +159,39 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
             msg = decode(opts.schema, m.data, `message on ${m.subject}`);
           } catch (e) {
             recordError(span, e);
-            await deadLetter(m, e, span);
-            m.term();
             stats.failed++;
+            // same dead-letter path as a handler failure: a failing DLQ publish is logged and nak'ed, not thrown
+            await settle(m, decideSettlement({ error: e, invalid: true, deliveryCount }, policy), e, span, taskId);
             return;
           }
-          await opts.handler(msg, {
-            subject: m.subject,
-            streamSeq: m.info.streamSequence,
-            deliveryCount,
-            lastAttempt: deliveryCount >= maxDeliver,
-            headers: headerRecord(m),
-            traceContext: parent,
-            span,
-            signal: abort.signal,
-            working: () => m.working(),
-          });
-          m.ack();
-          stats.done++;
-        } catch (e) {
-          recordError(span, e);
-          stats.failed++;
-          const retry = isRetryable(e) && deliveryCount < maxDeliver && !abort.signal.aborted;
-          if (abort.signal.aborted) {
-            m.nak(0);
-            log.warn({ task_id: taskId }, 'handed back in-flight message on shutdown');
-          } else if (retry) {
-            const base = opts.retryBaseMs ?? 1000;
-            const delay = retryAfterOf(e) ?? Math.min(opts.retryMaxMs ?? 60_000, base * 2 ** (deliveryCount - 1));
-            span.addEvent('retry', { delay_ms: delay, delivery: deliveryCount });
-            log.warn({ task_id: taskId, err: errorInfo(e), delivery: deliveryCount, delay_ms: delay }, 'handler failed, will retry');
-            m.nak(delay);
-          } else {
-            try {
-              await deadLetter(m, e, span);
-              m.term();
-            } catch (dlErr) {
-              // DLQ unreachable: leave it to redelivery (and the MAX_DELIVERIES advisory) rather than lose it
-              log.error({ task_id: taskId, err: errorInfo(dlErr) }, 'dead-letter publish failed');
-              m.nak(5000);
-            }
+          let error: unknown;
+          let failed = false;
+          try {
+            await opts.handler(msg, {
+              subject: m.subject,
+              streamSeq: m.info.streamSequence,
+              deliveryCount,
+              lastAttempt: deliveryCount >= maxDeliver,
+              headers: headerRecord(m),
+              traceContext: parent,
+              span,
+              signal: abort.signal,
+              working: () => m.working(),
+            });
+          } catch (e) {
+            failed = true;
+            // an `undefined` throw is still a failure
+            error = e ?? new Error('handler threw undefined');
+            recordError(span, e);
+            stats.failed++;
           }
+          if (!failed) {
+            m.ack();
+            stats.done++;
+            return;
+          }
+          const decision = decideSettlement({ error, deliveryCount, aborted: abort.signal.aborted }, policy);
+          await settle(m, decision, error, span, taskId);
         } finally {
           clearInterval(timer);
           span.end();

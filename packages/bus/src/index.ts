@@ -8,4 +8,5 @@ export * from './task-state.js';
 export type { NatsConnection } from '@nats-io/transport-node';
 export type { JetStreamManager, JsMsg } from '@nats-io/jetstream';
 export * from './dead-letter.js';
+export * from './settle.js';
 export * from './gate.js';
