@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RAGFLOW, ragflowQueueNames } from '@ragline/contracts';
 import { createBridge } from '@ragline/pipeline/bridge';
 import { cancelChecker, startRuntime } from '@ragline/pipeline/runtime';
@@ -33,11 +34,15 @@ const bridge = createBridge({
 });
 const stop = new AbortController();
 const running = bridge.run(stop.signal);
-rt.onStop(async () => {
-  stop.abort();
-  await running;
-  await taskdb.close();
+// the bridge's intake is RAGFlow's Redis streams: it stops reading, finishes the entries in hand
+// (publish, then XACK) within the grace period, and only then are MySQL, Redis and NATS closed;
+// an entry left unacked stays in the group's pending list and is re-read or claimed
+rt.onShutdown('intake', 'ragflow queues', () => stop.abort());
+rt.onShutdown('in-flight', 'ragflow queues', async (graceLeftMs) => {
+  const finished = await Promise.race([running.then(() => true), sleep(graceLeftMs, false, { ref: false })]);
+  if (!finished) rt.logger.warn({ grace_ms: graceLeftMs }, 'bridge still handing off at the end of the grace period');
 });
+rt.onShutdown('close', 'taskdb', () => taskdb.close());
 rt.startHeartbeat(
   () => ({ done: bridge.stats.published, failed: bridge.stats.errors, current: {} }),
   // RAGFlow reports its group's pending and lag; the bridge reads every priority stream, so their sum

@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { runBatchConsumer } from '@ragline/bus';
 import { DeadLetter, PipelineEvent, ragflowQueueNames } from '@ragline/contracts';
 import {
   Lease,
@@ -16,7 +15,7 @@ import {
   queueAheadCounter,
   recoverUnheldTasks,
 } from '@ragline/pipeline/monitor';
-import { consumerLoad, startRuntime } from '@ragline/pipeline/runtime';
+import { startRuntime } from '@ragline/pipeline/runtime';
 import { RedisLock } from '@ragline/redis-queue';
 import { listen } from '@ragline/service';
 import { createTaskDb } from '@ragline/taskdb';
@@ -36,30 +35,18 @@ if (cfg.STUCK_TASK_MS < cfg.NATS_DUPLICATE_WINDOW_MS) {
   rt.logger.warn({ STUCK_TASK_MS: cfg.STUCK_TASK_MS, NATS_DUPLICATE_WINDOW_MS: cfg.NATS_DUPLICATE_WINDOW_MS }, 'STUCK_TASK_MS is below the dedupe window');
 }
 
-const events = runBatchConsumer({
-  nc: rt.nc,
-  stream: rt.names.streams.events,
-  consumer: rt.names.consumers.monitorEvents,
-  stage: 'monitor',
+// both inputs behind the one gate: a MySQL outage pauses events and dead letters alike
+rt.runBatchStage({
   schema: PipelineEvent,
-  dlqSubject: rt.names.subjects.dlq('monitor'),
-  maxDeliver: cfg.NATS_MAX_DELIVER,
-  logger: rt.logger,
-  canPull: gate.canPull,
-  handler: gate.guard(createProgressWriter({ taskdb, logger: rt.logger, info, metrics })),
+  gate,
+  handler: createProgressWriter({ taskdb, logger: rt.logger, info, metrics }),
 });
-const deadLetters = runBatchConsumer({
-  nc: rt.nc,
-  stream: rt.names.streams.dlq,
-  consumer: rt.names.consumers.monitorDlq,
-  stage: 'monitor',
+// a dead letter that cannot be applied is logged and terminated (it stays in the DLQ stream), never dead-lettered again
+rt.runBatchStage({
+  input: 'dead-letters',
   schema: DeadLetter,
-  // a dead letter that cannot be applied is logged and terminated (it stays in the DLQ stream), never dead-lettered again
-  dlqSubject: null,
-  maxDeliver: cfg.NATS_MAX_DELIVER,
-  logger: rt.logger,
-  canPull: gate.canPull,
-  handler: gate.guard(createDeadLetterHandler({ taskdb, logger: rt.logger, info, metrics })),
+  gate,
+  handler: createDeadLetterHandler({ taskdb, logger: rt.logger, info, metrics }),
 });
 
 // One monitor at a time does the cluster-wide chores (RAGFlow's clean_task_executor lock); the
@@ -131,17 +118,12 @@ const server = createMonitorServer({
   },
 });
 const port = await listen(server, cfg.MONITOR_PORT, cfg.MONITOR_HOST);
-rt.onStop(events);
-rt.onStop(deadLetters);
-rt.onStop(async () => {
+// after the consumers: the last batches still write through taskdb, the chores hold the lock
+rt.onShutdown('close', 'monitor chores and API', async () => {
   for (const t of timers) clearInterval(t);
   await sampler.stop();
   await lease.stop();
   server.close();
   await taskdb.close();
 });
-rt.startHeartbeat(
-  () => ({ done: events.stats.done, failed: events.stats.failed, current: {} }),
-  consumerLoad(rt.jsm, rt.names.streams.events, rt.names.consumers.monitorEvents),
-);
 rt.logger.info({ port, host: cfg.MONITOR_HOST, dashboard: dashboardDir }, 'monitor listening');

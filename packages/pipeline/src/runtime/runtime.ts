@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { DependencyGate, Publisher, connectNats, ensureTopology, type Dependency, type JetStreamManager, type NatsConnection } from '@ragline/bus';
 import { dataPaths, secretValues, type CommonEnv } from '@ragline/config';
@@ -16,57 +17,23 @@ import {
 import { createLogger, startTelemetry, type Logger, type Telemetry, type Tracer } from '@ragline/telemetry';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
+import type { z } from 'zod';
 import { redisDependency } from './dependencies.js';
+import { ShutdownPhases, type ShutdownPhase, type ShutdownStep } from './lifecycle.js';
+import {
+  runBatchStage,
+  runStage,
+  type BatchStageOptions,
+  type HeartbeatCounters,
+  type HeartbeatLoad,
+  type RunningBatchStage,
+  type RunningStage,
+  type StageOptions,
+} from './stage.js';
 
 export const VERSION = '0.1.0';
 
 export type { HeartbeatSnapshot };
-
-/** What an app reports each beat; pending/lag come from `load` when the app gives one. */
-export type HeartbeatCounters = Omit<HeartbeatSnapshot, 'pending' | 'lag'> & Partial<Pick<HeartbeatSnapshot, 'pending' | 'lag'>>;
-
-/** RAGFlow's heartbeat `pending` (delivered, not acked) and `lag` (not yet delivered) of the input this replica reads. */
-export type HeartbeatLoad = () => Promise<{ pending: number; lag: number }>;
-
-/** pending/lag of a stage's durable JetStream consumer. */
-export function consumerLoad(jsm: JetStreamManager, stream: string, consumer: string): HeartbeatLoad {
-  return async () => {
-    const ci = await jsm.consumers.info(stream, consumer);
-    return { pending: ci.num_ack_pending, lag: ci.num_pending };
-  };
-}
-
-/**
- * Tasks a replica is working on, for the heartbeat's `current` (RAGFlow puts its in-flight task
- * dicts there). Several messages of one task (embedder batches) count once, with how many.
- */
-export class InFlightTasks {
-  private readonly tasks = new Map<string, { task_id: string; doc_id: string; since: string; messages: number }>();
-
-  /** Wraps a message handler so the message's task is listed while the handler runs. */
-  wrap<M, C>(handler: (msg: M, ctx: C) => Promise<void>, taskOf: (msg: M) => { task_id: string; doc_id: string }) {
-    return async (msg: M, ctx: C): Promise<void> => {
-      const { task_id, doc_id } = taskOf(msg);
-      const cur = this.tasks.get(task_id);
-      if (cur) cur.messages++;
-      else this.tasks.set(task_id, { task_id, doc_id, since: new Date().toISOString(), messages: 1 });
-      try {
-        await handler(msg, ctx);
-      } finally {
-        const t = this.tasks.get(task_id);
-        if (t && --t.messages <= 0) this.tasks.delete(task_id);
-      }
-    };
-  }
-
-  get size(): number {
-    return this.tasks.size;
-  }
-
-  snapshot(): Record<string, unknown> {
-    return Object.fromEntries([...this.tasks].map(([id, t]) => [id, { ...t }]));
-  }
-}
 
 export interface StageRuntime {
   stage: Stage;
@@ -83,14 +50,22 @@ export interface StageRuntime {
   /** RAGFlow-compatible worker name, e.g. ragline_parser_host_123 */
   workerName: string;
   secrets: string[];
-  /** things to stop on SIGTERM, in order, before connections close */
-  onStop(c: Stoppable | (() => Promise<void>)): void;
+  /** the SIGTERM drain; components register into a phase (see SHUTDOWN_PHASES) */
+  lifecycle: ShutdownPhases;
+  /** registers `step` in `phase` of the drain, e.g. `onShutdown('close', 'docstore', () => docstore.close())` */
+  onShutdown(phase: ShutdownPhase, name: string, step: ShutdownStep): void;
+  /** a consumer-like component: stops taking work in `intake`, finishes or hands back in `in-flight` */
+  stopOnShutdown(name: string, s: Stoppable): void;
+  /** the stage's per-message consumer, wired from the stage (see runStage) */
+  runStage<S extends z.ZodType>(opts: StageOptions<S>): RunningStage;
+  /** one of the stage's batch consumers, wired from the stage (see runBatchStage) */
+  runBatchStage<S extends z.ZodType>(opts: BatchStageOptions<S>): RunningBatchStage;
   /** heartbeats every HEARTBEAT_INTERVAL_MS; `load` (refreshed on the same period) fills pending/lag */
   startHeartbeat(snapshot: () => HeartbeatCounters, load?: HeartbeatLoad): void;
   serveHealth(checks?: Record<string, ReadinessCheck>): Promise<number | undefined>;
   /**
    * A gate that stops this stage's consumers pulling while Redis or one of `more` (MySQL, the object
-   * store) is down, so an outage does not use up the messages' deliveries; stopped on shutdown.
+   * store) is down, so an outage does not use up the messages' deliveries; stopped in `close`.
    */
   dependencyGate(more?: Dependency[]): DependencyGate;
   shutdown(reason: string): Promise<void>;
@@ -99,7 +74,7 @@ export interface StageRuntime {
 /**
  * Everything a stage process needs before it can work: telemetry, logs, NATS (with the topology
  * ensured), Redis, heartbeats, health endpoints and the SIGTERM drain. Apps call this and add
- * their consumer.
+ * their consumer (runStage / runBatchStage) and what else they own, each in its shutdown phase.
  */
 export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: (code: number) => void } = {}): Promise<StageRuntime> {
   installFatalHandler({ service: `ragline-${stage}`, secrets: secretValues(cfg as unknown as Record<string, unknown>) });
@@ -129,19 +104,27 @@ export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: 
     samplingAtBoot: cfg.RAGLINE_HEAP_SAMPLING,
     log: (msg, fields) => logger.info(fields, msg),
   });
-  const components: (Stoppable | (() => Promise<void>))[] = [];
+  const lifecycle = new ShutdownPhases({ logger });
   let heartbeat: HeartbeatReporter | undefined;
   let loadTimer: NodeJS.Timeout | undefined;
   let closed = false;
   let server: Server | undefined;
-  const closing = async () => {
-    await diagnostics.stop();
-    await heartbeat?.stop({ deregister: true }).catch(() => undefined);
-    server?.close();
-    await nc.drain().catch(() => undefined);
-    redis.disconnect();
-  };
-  const { shutdown } = handleShutdown({ logger, telemetry, graceMs: cfg.SHUTDOWN_GRACE_MS, components, exit: opts.exit });
+  // what the runtime itself owns; the apps add their consumers and stores around it
+  lifecycle.add('close', 'heartbeat', async () => {
+    closed = true;
+    if (loadTimer) clearInterval(loadTimer);
+    // RAGFlow's worker list drops this replica now rather than after WORKER_TIMEOUT_MS; a Redis
+    // outage only delays that until the monitor's cleanup, so it does not fail the drain
+    await heartbeat?.stop({ deregister: true }).catch((e: Error) => logger.warn({ err: e.message }, 'heartbeat deregistration failed'));
+  });
+  lifecycle.add('close', 'health server', () => closeServer(server));
+  lifecycle.add('close', 'diagnostics', () => diagnostics.stop());
+  // drain flushes what the consumers' last acks and naks left in the outbound buffer
+  lifecycle.add('drain', 'nats', () => (nc.isClosed() ? undefined : nc.drain()));
+  lifecycle.add('drain', 'redis', () => quitRedis(redis));
+  lifecycle.add('telemetry', 'telemetry', () => telemetry.shutdown());
+  // telemetry is the last phase rather than handleShutdown's own flush, so every step is in one plan
+  const { shutdown } = handleShutdown({ logger, graceMs: cfg.SHUTDOWN_GRACE_MS, components: lifecycle.components(), exit: opts.exit });
   const rt: StageRuntime = {
     stage,
     cfg,
@@ -156,11 +139,14 @@ export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: 
     registry,
     workerName,
     secrets: secretValues(cfg as unknown as Record<string, unknown>),
-    onStop(c) {
-      // consumers stop before the connections they use
-      components.splice(Math.max(0, components.length - 1), 0, c);
-    },
+    lifecycle,
+    onShutdown: (phase, name, step) => lifecycle.add(phase, name, step),
+    stopOnShutdown: (name, s) => lifecycle.addStoppable(name, s),
+    runStage: (o) => runStage(rt, o),
+    runBatchStage: (o) => runBatchStage(rt, o),
     startHeartbeat(snapshot, load) {
+      // one worker entry per process: a second reporter would overwrite the first's numbers
+      if (heartbeat) throw new Error('the heartbeat is already started');
       let lastLoad = { pending: 0, lag: 0 };
       const refresh = async () => {
         if (!load) return;
@@ -205,12 +191,36 @@ export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: 
     },
     dependencyGate(more = []) {
       const gate = new DependencyGate({ dependencies: [redisDependency(redis), ...more], logger });
-      components.push(async () => gate.stop());
+      lifecycle.add('close', 'dependency gate', () => gate.stop());
       return gate;
     },
     shutdown,
   };
-  components.push(closing);
   logger.info({ nats: cfg.NATS_URL.replace(/\/\/[^@/]*@/, '//'), exporting_traces: telemetry.exporting }, 'started');
   return rt;
+}
+
+function closeServer(server: Server | undefined): Promise<void> | undefined {
+  if (!server?.listening) return undefined;
+  return new Promise((resolve) => {
+    // health answers are tiny: no need to wait for a scraper's keep-alive connection
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+/** QUIT when connected (replies still owed arrive first); a client that is not connected just stops reconnecting. */
+async function quitRedis(redis: Redis): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  const ended = once(redis, 'end');
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  }
+  // QUIT's reply comes before the socket closes: the drain is over when the client says it ended
+  if ((redis.status as string) !== 'end') await ended;
 }
