@@ -1,13 +1,13 @@
 import { CommonEnv, env, loadConfig, z } from '@ragline/config';
-import { EmbeddingEnvShape, parseBackends } from '@ragline/pipeline/embedder';
+import { EmbeddingSettings } from '@ragline/embedding';
+import { parseBackends } from '@ragline/pipeline/embedder';
 
 // shared with the CLI's search, which embeds queries with the same per-embd_id backends
 export { defaultBackendSpec, parseBackends } from '@ragline/pipeline/embedder';
 
 export const EmbedderEnv = CommonEnv.extend({
-  /** chunk batches handled at once per replica; their texts merge into shared model calls */
-  EMBEDDER_CONCURRENCY: env.int(1, 256).default(16),
-  ...EmbeddingEnvShape,
+  ...EmbeddingSettings,
+  EMBEDDER_CONCURRENCY: env.int(1, 256).default(16).describe('chunk batches embedded at once per replica; their texts merge into shared model calls'),
 });
 export type EmbedderConfig = z.output<typeof EmbedderEnv>;
 

@@ -16,6 +16,10 @@ describe('EmbedderEnv', () => {
       EMBEDDING_DIM: 1024,
     });
     expect(cfg.EMBEDDING_URL).toBeUndefined();
+    // no embedding server: the real in-process model, not hashing
+    expect(cfg.EMBEDDING_LOCAL_KIND).toBe('local');
+    expect(loadConfig(EmbedderEnv, { EMBEDDING_LOCAL_KIND: 'hashing' }).EMBEDDING_LOCAL_KIND).toBe('hashing');
+    expect(() => loadConfig(EmbedderEnv, { EMBEDDING_LOCAL_KIND: 'openai' })).toThrow(expect.objectContaining({ keys: ['EMBEDDING_LOCAL_KIND'] }));
   });
 
   it.each([
@@ -39,6 +43,10 @@ describe('EmbedderEnv', () => {
     const cfg = loadEnv({ EMBEDDING_URL: 'http://tei:8080', EMBEDDING_MODEL: 'bge-m3', EMBEDDING_KIND: 'tei', EMBEDDING_API_KEY: 'k' });
     expect(defaultBackendSpec(cfg)).toEqual({ kind: 'tei', url: 'http://tei:8080', model: 'bge-m3', apiKey: 'k', timeoutMs: 60_000, maxRetries: 4 });
     expect(() => loadEnv({ EMBEDDING_KIND: 'grpc' })).toThrow(expect.objectContaining({ keys: ['EMBEDDING_KIND'] }));
+    // the API key is a secret: never echoed
+    expect(() => loadEnv({ EMBEDDING_URL: 'http://tei:8080', EMBEDDING_MODEL: 'bge-m3', EMBEDDING_API_KEY: 42 as unknown as string })).toThrow(
+      expect.objectContaining({ keys: ['EMBEDDING_API_KEY'], message: expect.not.stringContaining('42') }),
+    );
   });
 
   it('reads EMBEDDING_BACKENDS per embd_id with the shared timeout and retries as defaults', () => {

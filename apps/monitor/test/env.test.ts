@@ -26,6 +26,11 @@ describe('MonitorEnv', () => {
     expect(cfg.GRAFANA_URL).toBeUndefined();
   });
 
+  it('reads the explicit RAGFlow stream list the bridge reads, with the same check', () => {
+    expect(loadConfig(MonitorEnv, { RAGFLOW_QUEUES: 'q1,q0' }).RAGFLOW_QUEUES).toBe('q1,q0');
+    expect(rejection({ RAGFLOW_QUEUES: 'q1,,q0' }).keys).toEqual(['RAGFLOW_QUEUES']);
+  });
+
   it('coerces numbers from strings', () => {
     expect(loadConfig(MonitorEnv, { MONITOR_PORT: '9100', WORKER_TIMEOUT_MS: '5000' })).toMatchObject({ MONITOR_PORT: 9100, WORKER_TIMEOUT_MS: 5000 });
   });

@@ -1,16 +1,25 @@
-import { CommonEnv, env, loadConfig, z } from '@ragline/config';
-import { EmbeddingEnvShape, configureTokenizer, defaultEmbdId, objectStoreFromConfig } from '@ragline/pipeline';
-import { RagflowQueueProducer, createRedis } from '@ragline/redis-queue';
-import type { ObjectStore } from '@ragline/storage';
+import { CommonEnv, MonitorAddressSettings, loadConfig, z } from '@ragline/config';
+import { DocStoreSettings } from '@ragline/docstore';
+import { EmbeddingSettings } from '@ragline/embedding';
+import { RagTokenizerResourceSettings } from '@ragline/parsing';
+import { configureTokenizer, defaultEmbdId, objectStoreFromConfig } from '@ragline/pipeline';
+import { RagflowQueueProducer, RagflowQueueSettings, createRedis } from '@ragline/redis-queue';
+import { StorageSettings, type ObjectStore } from '@ragline/storage';
 import { createTaskDb, type TaskDb } from '@ragline/taskdb';
 import type { Redis } from 'ioredis';
 
+/**
+ * The CLI reads what its commands touch: the RAGFlow queues (ingest, status, recover), the monitor's
+ * port (`up`), object storage (ingest), the doc store and the embedder's embedding settings (search
+ * embeds queries as the embedder embedded the chunks), and the tokenizer resources (search queries).
+ */
 export const CliEnv = CommonEnv.extend({
-  RAGFLOW_QUEUE_NAMING: z.enum(['current', 'legacy']).default('current'),
-  RAGFLOW_QUEUES: env.optional(z.string()),
-  MONITOR_PORT: env.int(0, 65535).default(8700),
-  // the embedder's embedding settings (EMBEDDING_KIND, EMBEDDING_BACKENDS, ...): search embeds queries with them
-  ...EmbeddingEnvShape,
+  ...RagflowQueueSettings,
+  ...MonitorAddressSettings,
+  ...StorageSettings,
+  ...DocStoreSettings,
+  ...EmbeddingSettings,
+  ...RagTokenizerResourceSettings,
 });
 export type CliEnv = z.infer<typeof CliEnv>;
 

@@ -55,68 +55,109 @@ const natsServers = z.string().refine(
 
 export const env = { bool, int, url, optional, natsServers, existing };
 
-/** Settings every Ragline process shares: connections, names, data dir. */
-export const CommonEnv = z.object({
-  NATS_URL: natsServers.default('nats://127.0.0.1:4222'),
-  NATS_USER: optional(z.string()),
-  NATS_PASSWORD: optional(z.string()),
-  NATS_TOKEN: optional(z.string()),
-  NATS_TLS_CA: optional(z.string()),
-  NATS_TLS_CERT: optional(z.string()),
-  NATS_TLS_KEY: optional(z.string()),
-  RAGLINE_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated NATS tokens').default('ragline'),
-  RAGLINE_STREAM_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -').default('RAGLINE'),
-  NATS_DUPLICATE_WINDOW_MS: int(1000).default(10 * 60_000),
-  NATS_MAX_DELIVER: int(1, 100).default(5),
-  /** how long a crashed worker's message stays invisible before redelivery (live workers extend it) */
-  NATS_ACK_WAIT_MS: int(1000, 3_600_000).default(60_000),
-  /** stream replicas: 3 on a JetStream cluster */
-  NATS_STREAM_REPLICAS: int(1, 5).default(1),
-  REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379/1'),
-  REDIS_KEY_PREFIX: z.string().default(''),
-  MYSQL_URL: url(['mysql']).default('mysql://root@127.0.0.1:3306/rag_flow'),
-  RAGLINE_DATA_DIR: z.string().default('.ragline-data'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HEARTBEAT_INTERVAL_MS: int(100).default(30_000),
-  SHUTDOWN_GRACE_MS: int(0).default(25_000),
-  /** start heap allocation sampling at boot (SIGUSR2 writes the profile) */
-  RAGLINE_HEAP_SAMPLING: bool.default(false),
-  HEALTH_PORT: int(0, 65535).optional(),
-  HEALTH_HOST: z.string().default('127.0.0.1'),
+/**
+ * What the README's settings table shows for a key, and the rules that tie it to another key. Set it
+ * with `.describe(text)` or `.meta({...})` as the key's last call (after `.default()`), next to the
+ * key's one declaration in the slice that owns it.
+ */
+export interface SettingMeta {
+  /** the settings table's "meaning" column (Markdown) */
+  description?: string;
+  /** shown in the table instead of the schema's default, when that depends on the machine */
+  shownDefault?: string;
+  /** this key must be set whenever that key is (checked only when a schema has both) */
+  requiredWhen?: string;
+  /** the message for a missing key under `requiredWhen`; default "required when <key> is set" */
+  requiredMessage?: string;
+}
+
+/** The SettingMeta of one key's schema. */
+export function settingMeta(schema: z.ZodType): SettingMeta {
+  return (schema.meta() ?? {}) as SettingMeta;
+}
+
+/** A settings slice: the zod shape a package exports, spread into an app's `CommonEnv.extend({...})`. */
+export type SettingsShape = z.ZodRawShape;
+/** The parsed values of a settings slice. */
+export type Settings<S extends SettingsShape> = z.output<z.ZodObject<S>>;
+
+/** NATS connection and JetStream settings: every app and the CLI. */
+export const NatsSettings = {
+  NATS_URL: natsServers.default('nats://127.0.0.1:4222').describe('NATS servers (comma-separated `nats://` or `tls://` URLs, or `host:port`)'),
+  NATS_USER: optional(z.string()).describe('NATS user (with `NATS_PASSWORD`)'),
+  NATS_PASSWORD: optional(z.string()).describe('NATS password'),
+  NATS_TOKEN: optional(z.string()).describe('NATS token (instead of user and password)'),
+  NATS_TLS_CA: optional(z.string()).describe('CA file that signed the NATS server certificate'),
+  NATS_TLS_CERT: optional(z.string()).meta({
+    description: 'client certificate file for NATS (with `NATS_TLS_KEY`)',
+    requiredWhen: 'NATS_TLS_KEY',
+    requiredMessage: 'NATS_TLS_CERT and NATS_TLS_KEY go together',
+  }),
+  NATS_TLS_KEY: optional(z.string()).meta({
+    description: 'client key file for NATS (with `NATS_TLS_CERT`)',
+    requiredWhen: 'NATS_TLS_CERT',
+    requiredMessage: 'NATS_TLS_CERT and NATS_TLS_KEY go together',
+  }),
+  RAGLINE_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated NATS tokens')
+    .default('ragline')
+    .describe('first token of every NATS subject; with `RAGLINE_STREAM_PREFIX` lets several environments share one NATS server'),
+  RAGLINE_STREAM_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, _ or -')
+    .default('RAGLINE')
+    .describe('prefix of every JetStream stream and consumer name'),
+  NATS_DUPLICATE_WINDOW_MS: int(1000).default(10 * 60_000).describe('JetStream dedupe window for message ids'),
+  NATS_MAX_DELIVER: int(1, 100).default(5).describe('deliveries before a message is dead-lettered and its task failed'),
+  NATS_ACK_WAIT_MS: int(1000, 3_600_000)
+    .default(60_000)
+    .describe('how long a message held by a worker that died stays invisible before another replica gets it (live workers extend it every third of it)'),
+  NATS_STREAM_REPLICAS: int(1, 5).default(1).describe('replicas of every stream (3 on a JetStream cluster)'),
+};
+export type NatsSettings = Settings<typeof NatsSettings>;
+
+/** Redis, MySQL, data dir, logging, health and lifecycle settings: every app and the CLI. */
+export const RuntimeSettings = {
+  REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379/1').describe("RAGFlow's Redis (DB 1 is RAGFlow's default)"),
+  REDIS_KEY_PREFIX: z.string().default('').describe('prefix for every Redis key (keep empty to share keys with RAGFlow)'),
+  MYSQL_URL: url(['mysql']).default('mysql://root@127.0.0.1:3306/rag_flow').describe("RAGFlow's database"),
+  RAGLINE_DATA_DIR: z.string().default('.ragline-data').describe('local objects (`objects/`), the embedded doc store (`docstore/`) and diagnostics (`diagnostics/`)'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('JSON logs with `trace_id` and `task_id`'),
+  HEARTBEAT_INTERVAL_MS: int(100).default(30_000).describe("worker heartbeats in RAGFlow's `TASKEXE` format"),
+  SHUTDOWN_GRACE_MS: int(0).default(25_000).describe('SIGTERM drain budget'),
+  RAGLINE_HEAP_SAMPLING: bool
+    .default(false)
+    .describe(
+      'start heap allocation sampling at boot; `kill -USR1 <pid>` writes a heap snapshot and memory summary to `RAGLINE_DATA_DIR/diagnostics/`, `kill -USR2` starts/stops sampling and writes the profile',
+    ),
+  HEALTH_PORT: int(0, 65535).optional().describe('port of `/healthz`, `/readyz` and `/metrics` for the stage apps; unset: none'),
+  HEALTH_HOST: z.string().default('127.0.0.1').describe('address `HEALTH_PORT` listens on'),
   // stable across restarts so a bridge re-reads its own pending entries; replicas on one host get _1, _2...
-  RAGLINE_REPLICA: z.string().regex(/^[A-Za-z0-9_.-]+$/).default(`${hostname()}_0`),
-  // object storage (unset S3_ENDPOINT: local folder under RAGLINE_DATA_DIR/objects)
-  S3_ENDPOINT: optional(url(['http', 'https'])),
-  S3_ACCESS_KEY: optional(z.string()),
-  S3_SECRET_KEY: optional(z.string()),
-  S3_REGION: optional(z.string()),
-  S3_BUCKET: optional(z.string()),
-  S3_PREFIX_PATH: optional(z.string()),
-  // doc store (unset ELASTICSEARCH_URL: embedded LanceDB store under RAGLINE_DATA_DIR/docstore)
-  ELASTICSEARCH_URL: optional(url(['http', 'https'])),
-  ES_USERNAME: optional(z.string()),
-  ES_PASSWORD: optional(z.string()),
-  // embedding (unset EMBEDDING_URL: the in-process embedder EMBEDDING_LOCAL_KIND names)
-  EMBEDDING_URL: optional(url(['http', 'https'])),
-  EMBEDDING_MODEL: optional(z.string()),
-  EMBEDDING_API_KEY: optional(z.string()),
-  /**
-   * the default embedder when EMBEDDING_URL is unset: `local` runs a real model in the process
-   * (Universal Sentence Encoder lite, 512 dims); `hashing` is feature hashing (EMBEDDING_DIM dims),
-   * fast and deterministic but without meaning, for tests and benchmarks
-   */
-  EMBEDDING_LOCAL_KIND: z.enum(['local', 'hashing']).default('local'),
-  /** dimension of the hashing embedder */
-  EMBEDDING_DIM: int(8, 8192).default(1024),
-  // RAGFlow's tokenizer resources, for the *_ltks fields the parser writes and the queries search runs
-  /** segmentation dictionary; RAGFlow's rag/res/huqie.txt gives RAGFlow's exact tokens (default: jieba's dictionary) */
-  RAG_TOKENIZER_DICT: optional(existing('file')),
-  /** RAGFlow's rag/res directory: ner.json and term.freq weigh query terms, synonym.json adds synonyms */
-  RAGFLOW_RES_DIR: optional(existing('directory')),
-  /** add WordNet synonyms to English queries, as RAGFlow does */
-  RAG_WORDNET_SYNONYMS: bool.default(true),
-});
+  RAGLINE_REPLICA: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default(`${hostname()}_0`)
+    .meta({
+      description: 'replica id; part of the worker and Redis consumer name (keep it stable across restarts; replicas on one host get `_1`, `_2`...)',
+      shownDefault: '<hostname>_0',
+    }),
+};
+export type RuntimeSettings = Settings<typeof RuntimeSettings>;
+
+/** Settings every Ragline process shares: NATS, Redis, MySQL, data dir, logging, lifecycle. */
+export const CommonEnv = z.object({ ...NatsSettings, ...RuntimeSettings });
 export type CommonEnv = z.infer<typeof CommonEnv>;
+
+/** Where the monitor's HTTP API and dashboard listen: the monitor serves there, the CLI points at it. */
+export const MonitorAddressSettings = {
+  MONITOR_PORT: int(0, 65535).default(8700).describe('port of the monitor HTTP API, `/metrics` and the live dashboard at `/`'),
+  MONITOR_HOST: z.string().default('127.0.0.1').describe('address the monitor listens on (loopback unless told otherwise: the API shows task details)'),
+};
+export type MonitorAddressSettings = Settings<typeof MonitorAddressSettings>;
 
 /** A rejected value as shown in the error: a password in URL userinfo (`//user:pass@`) is masked. */
 function shownValue(value: unknown): string {
@@ -145,7 +186,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, source?: Record<strin
   const raw = source ?? resolveEnv();
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw describe(parsed.error, raw);
-  const problems = crossFieldProblems(parsed.data as Record<string, unknown>);
+  const problems = crossFieldProblems(schema, parsed.data as Record<string, unknown>);
   if (problems.length) {
     throw new ConfigError(
       problems.map((p) => p.key),
@@ -155,14 +196,13 @@ export function loadConfig<S extends z.ZodType>(schema: S, source?: Record<strin
   return parsed.data;
 }
 
-/** Rules that involve several keys ("X is required when Y is set"). */
-function crossFieldProblems(c: Record<string, unknown>): { key: string; message: string }[] {
+/** Rules that involve several keys ("X is required when Y is set"), from each key's `requiredWhen`. */
+function crossFieldProblems(schema: z.ZodType, c: Record<string, unknown>): { key: string; message: string }[] {
   const out: { key: string; message: string }[] = [];
-  if (c.EMBEDDING_URL && !c.EMBEDDING_MODEL) out.push({ key: 'EMBEDDING_MODEL', message: 'required when EMBEDDING_URL is set' });
-  if (c.S3_ENDPOINT && !c.S3_ACCESS_KEY) out.push({ key: 'S3_ACCESS_KEY', message: 'required when S3_ENDPOINT is set' });
-  if (c.S3_ENDPOINT && !c.S3_SECRET_KEY) out.push({ key: 'S3_SECRET_KEY', message: 'required when S3_ENDPOINT is set' });
-  if ((c.NATS_TLS_CERT && !c.NATS_TLS_KEY) || (c.NATS_TLS_KEY && !c.NATS_TLS_CERT)) {
-    out.push({ key: c.NATS_TLS_CERT ? 'NATS_TLS_KEY' : 'NATS_TLS_CERT', message: 'NATS_TLS_CERT and NATS_TLS_KEY go together' });
+  if (!(schema instanceof z.ZodObject)) return out;
+  for (const [key, field] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+    const { requiredWhen, requiredMessage } = settingMeta(field);
+    if (requiredWhen && c[requiredWhen] && !c[key]) out.push({ key, message: requiredMessage ?? `required when ${requiredWhen} is set` });
   }
   return out;
 }

@@ -2,7 +2,21 @@ import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CommonEnv, ConfigError, env, loadConfig, privateStack, resolveEnv, secretValues, serviceConfToEnv } from '../src/index.js';
+import {
+  CommonEnv,
+  ConfigError,
+  MonitorAddressSettings,
+  NatsSettings,
+  RuntimeSettings,
+  env,
+  loadConfig,
+  privateStack,
+  resolveEnv,
+  secretValues,
+  serviceConfToEnv,
+  settingMeta,
+  z,
+} from '../src/index.js';
 
 describe('loadConfig', () => {
   it('applies documented defaults', () => {
@@ -10,24 +24,28 @@ describe('loadConfig', () => {
     expect(cfg.NATS_URL).toBe('nats://127.0.0.1:4222');
     expect(cfg.REDIS_URL).toBe('redis://127.0.0.1:6379/1');
     expect(cfg.MYSQL_URL).toBe('mysql://root@127.0.0.1:3306/rag_flow');
-    expect(cfg.EMBEDDING_DIM).toBe(1024);
-    // no embedding server: the real in-process model, not hashing
-    expect(cfg.EMBEDDING_LOCAL_KIND).toBe('local');
-    expect(loadConfig(CommonEnv, { EMBEDDING_LOCAL_KIND: 'hashing' }).EMBEDDING_LOCAL_KIND).toBe('hashing');
-    expect(() => loadConfig(CommonEnv, { EMBEDDING_LOCAL_KIND: 'openai' })).toThrow(expect.objectContaining({ keys: ['EMBEDDING_LOCAL_KIND'] }));
+    expect(cfg.RAGLINE_REPLICA).toMatch(/_0$/);
+    expect(() => loadConfig(CommonEnv, { LOG_LEVEL: 'loud' })).toThrow(expect.objectContaining({ keys: ['LOG_LEVEL'] }));
   });
 
-  it('takes RAGFlow tokenizer resources only where they exist, naming the key otherwise', () => {
+  it('carries only the settings every process shares; package slices are composed by the apps', () => {
+    const keys = Object.keys(CommonEnv.shape);
+    expect(keys).toEqual([...Object.keys(NatsSettings), ...Object.keys(RuntimeSettings)]);
+    for (const owned of ['S3_ENDPOINT', 'ELASTICSEARCH_URL', 'EMBEDDING_URL', 'RAG_TOKENIZER_DICT', 'RAGFLOW_QUEUES', 'MONITOR_PORT']) expect(keys).not.toContain(owned);
+    // every key says what it is, for the README's settings table
+    for (const [key, schema] of Object.entries({ ...CommonEnv.shape, ...MonitorAddressSettings })) expect(settingMeta(schema).description, key).toBeTruthy();
+  });
+
+  it('checks existing files and directories, naming the key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ragline-res-'));
-    const dict = join(dir, 'huqie.txt');
-    writeFileSync(dict, '消费者 100 n\n');
+    const file = join(dir, 'huqie.txt');
+    writeFileSync(file, '消费者 100 n\n');
+    const schema = CommonEnv.extend({ DICT: env.optional(env.existing('file')), RES: env.optional(env.existing('directory')) });
     try {
-      const cfg = loadConfig(CommonEnv, { RAG_TOKENIZER_DICT: dict, RAGFLOW_RES_DIR: dir, RAG_WORDNET_SYNONYMS: 'off' });
-      expect(cfg).toMatchObject({ RAG_TOKENIZER_DICT: dict, RAGFLOW_RES_DIR: dir, RAG_WORDNET_SYNONYMS: false });
-      expect(loadConfig(CommonEnv, {}).RAG_WORDNET_SYNONYMS).toBe(true);
-      expect(() => loadConfig(CommonEnv, { RAG_TOKENIZER_DICT: join(dir, 'missing.txt') })).toThrow(expect.objectContaining({ keys: ['RAG_TOKENIZER_DICT'] }));
-      expect(() => loadConfig(CommonEnv, { RAG_TOKENIZER_DICT: dir })).toThrow(/RAG_TOKENIZER_DICT.*must be an existing file/);
-      expect(() => loadConfig(CommonEnv, { RAGFLOW_RES_DIR: dict })).toThrow(/RAGFLOW_RES_DIR.*must be an existing directory/);
+      expect(loadConfig(schema, { DICT: file, RES: dir })).toMatchObject({ DICT: file, RES: dir });
+      expect(() => loadConfig(schema, { DICT: join(dir, 'missing.txt') })).toThrow(expect.objectContaining({ keys: ['DICT'] }));
+      expect(() => loadConfig(schema, { DICT: dir })).toThrow(/DICT.*must be an existing file/);
+      expect(() => loadConfig(schema, { RES: file })).toThrow(/RES.*must be an existing directory/);
       // RAGFlow's service_conf.yaml has no such keys: a `ragline:` section sets them
       expect(serviceConfToEnv({ ragline: { RAGFLOW_RES_DIR: dir } })).toMatchObject({ RAGFLOW_RES_DIR: dir });
     } finally {
@@ -115,15 +133,27 @@ describe('service_conf.yaml compatibility', () => {
   });
 
   it('collects secret values for scrubbing', () => {
-    const cfg = loadConfig(CommonEnv, { REDIS_URL: 'redis://:hunter2@h:1/1', EMBEDDING_API_KEY: 'sk-abc' });
+    const cfg = loadConfig(CommonEnv.extend({ EMBEDDING_API_KEY: env.optional(z.string()) }), { REDIS_URL: 'redis://:hunter2@h:1/1', EMBEDDING_API_KEY: 'sk-abc' });
     expect(secretValues(cfg).sort()).toEqual(['hunter2', 'sk-abc']);
   });
 });
 
 describe('cross-field rules', () => {
-  it('requires EMBEDDING_MODEL with EMBEDDING_URL and S3 keys with S3_ENDPOINT', () => {
-    expect(() => loadConfig(CommonEnv, { EMBEDDING_URL: 'http://tei:8080' })).toThrow(/EMBEDDING_MODEL: required when EMBEDDING_URL is set/);
-    expect(() => loadConfig(CommonEnv, { S3_ENDPOINT: 'http://minio:9000', S3_ACCESS_KEY: 'a' })).toThrow(/S3_SECRET_KEY/);
+  it('requires a key whose requiredWhen key is set, once the schema has both', () => {
+    const schema = CommonEnv.extend({
+      SERVER_URL: env.optional(env.url(['http'])),
+      SERVER_MODEL: env.optional(z.string()).meta({ description: 'm', requiredWhen: 'SERVER_URL' }),
+    });
+    expect(() => loadConfig(schema, { SERVER_URL: 'http://tei:8080' })).toThrow(/^invalid configuration: SERVER_MODEL: required when SERVER_URL is set$/);
+    expect(() => loadConfig(schema, { SERVER_URL: 'http://tei:8080' })).toThrow(expect.objectContaining({ keys: ['SERVER_MODEL'] }));
+    expect(loadConfig(schema, { SERVER_URL: 'http://tei:8080', SERVER_MODEL: 'bge' }).SERVER_MODEL).toBe('bge');
+    expect(loadConfig(schema, {}).SERVER_MODEL).toBeUndefined();
+  });
+
+  it('takes NATS_TLS_CERT and NATS_TLS_KEY together', () => {
+    expect(() => loadConfig(CommonEnv, { NATS_TLS_CERT: '/c.pem' })).toThrow(expect.objectContaining({ keys: ['NATS_TLS_KEY'] }));
+    expect(() => loadConfig(CommonEnv, { NATS_TLS_KEY: '/k.pem' })).toThrow(/NATS_TLS_CERT: NATS_TLS_CERT and NATS_TLS_KEY go together/);
+    expect(loadConfig(CommonEnv, { NATS_TLS_CERT: '/c.pem', NATS_TLS_KEY: '/k.pem' }).NATS_TLS_KEY).toBe('/k.pem');
   });
 });
 
@@ -138,7 +168,7 @@ describe('privateStack', () => {
       RAGLINE_STREAM_PREFIX: 'E2EAB12',
       RAGFLOW_QUEUES: 'e2e.ab12.1,e2e.ab12.0',
       RAGLINE_DATA_DIR: '/tmp/x',
-      // the suites and benches run on hashing unless they ask for the model
+      // the suites and benches run on hashing unless they ask for the model (the embedder reads it)
       EMBEDDING_LOCAL_KIND: 'hashing',
     });
     expect(loadConfig(CommonEnv, env).RAGLINE_STREAM_PREFIX).toBe('E2EAB12');

@@ -18,3 +18,4 @@ export {
   type ElasticDocStoreOptions,
 } from './elasticsearch.js';
 export { ragflowQuery, chunkRankTokens, hybridScores } from './ragflow-query.js';
+export { DocStoreSettings, DocStoreWriterSettings } from './settings.js';

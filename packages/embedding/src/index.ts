@@ -20,3 +20,4 @@ export {
   type RagflowChunkText,
 } from './embed.js';
 export { fitsInTokens, type Tokenizer } from './tokens.js';
+export { EmbeddingSettings } from './settings.js';

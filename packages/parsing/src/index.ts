@@ -1,7 +1,7 @@
 export { ParseError, HashingNotInitializedError, fileTooLargeError, type ParseErrorCode } from './errors.js';
 export { countTokens, truncateTokens } from '@ragline/tokenizer';
 export { initHashing, chunkId, xxh64Hex, utf8SurrogatePass } from './hash.js';
-export { tokenize, fineGrainedTokenize, configureRagTokenizer, type RagTokenizerSettings } from '@ragline/rag-tokenizer';
+export { tokenize, fineGrainedTokenize, configureRagTokenizer, RagTokenizerResourceSettings, type RagTokenizerSettings } from '@ragline/rag-tokenizer';
 export { parseDelimiters, hasCustomDelimiter, delimiterRegExp, splitOnDelimiters } from './delimiters.js';
 export {
   naiveMerge,

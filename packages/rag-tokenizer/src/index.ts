@@ -94,3 +94,4 @@ export function tokenize(text: string): string {
 export function fineGrainedTokenize(tokens: string): string {
   return ragTokenizer().fineGrainedTokenize(tokens);
 }
+export { RagTokenizerResourceSettings } from './settings.js';

@@ -23,3 +23,4 @@ export {
   type WorkerInfo,
 } from './workers.js';
 export { RedisLock, type RedisLockOptions } from './lock.js';
+export { RagflowQueueSettings } from './settings.js';

@@ -11,3 +11,4 @@ export {
   StorageUnavailableError,
   StorageAccessError,
 } from './errors.js';
+export { StorageSettings } from './settings.js';

@@ -1,35 +1,14 @@
-import { ConfigError, env, z, type CommonEnv } from '@ragline/config';
-import { BACKEND_KINDS, IN_PROCESS_KINDS, LOCAL_MODEL, type BackendKind, type BackendSpec } from '@ragline/embedding';
+import { ConfigError, z } from '@ragline/config';
+import { BACKEND_KINDS, EmbeddingSettings, IN_PROCESS_KINDS, LOCAL_MODEL, type BackendKind, type BackendSpec } from '@ragline/embedding';
 import type { Logger, Tracer } from '@ragline/telemetry';
 import { createEmbeddingRegistry, type EmbeddingRegistry } from './registry.js';
 
 /**
- * The embedding settings every process that embeds reads the same way: the embedder app (chunks)
- * and the CLI's search (queries), so a query is embedded by the model its knowledge base was
- * embedded with. Spread into an app's `CommonEnv.extend({...})`.
+ * The embedding settings (`@ragline/embedding`'s EmbeddingSettings), under the name apps and the CLI
+ * spread into their `CommonEnv.extend({...})`.
  */
-export const EmbeddingEnvShape = {
-  /** texts per model call, RAGFlow's EMBEDDING_BATCH_SIZE */
-  EMBEDDING_BATCH_SIZE: env.int(1, 2048).default(16),
-  /** how long a partly filled model call waits for texts of other batches */
-  EMBEDDING_MAX_WAIT_MS: env.int(0, 1000).default(5),
-  /** model calls in flight per backend per process */
-  EMBEDDING_CALL_CONCURRENCY: env.int(1, 64).default(4),
-  EMBEDDING_TIMEOUT_MS: env.int(100).default(60_000),
-  /** retries of one model call (429/5xx/timeouts, honouring Retry-After) before the batch is handed back */
-  EMBEDDING_MAX_RETRIES: env.int(0, 20).default(4),
-  /** wire protocol of EMBEDDING_URL: OpenAI-compatible /v1/embeddings, TEI /embed or Ollama /api/embed */
-  EMBEDDING_KIND: z.enum(['openai', 'tei', 'ollama']).default('openai'),
-  /** JSON: embd_id ("model@factory" or "model") -> {kind, url, model, apiKey?, dimensions?, ...} */
-  EMBEDDING_BACKENDS: env.optional(z.string()),
-  /** consecutive failed calls that open a backend's circuit (pulling stops) */
-  EMBEDDING_BREAKER_FAILURES: env.int(1, 1000).default(5),
-  /** open circuit cool-down before one probe call */
-  EMBEDDING_BREAKER_COOLDOWN_MS: env.int(100).default(15_000),
-};
-const EmbeddingEnvObject = z.object(EmbeddingEnvShape);
-export type EmbeddingEnv = z.output<typeof EmbeddingEnvObject> &
-  Pick<CommonEnv, 'EMBEDDING_URL' | 'EMBEDDING_MODEL' | 'EMBEDDING_API_KEY' | 'EMBEDDING_DIM' | 'EMBEDDING_LOCAL_KIND'>;
+export const EmbeddingEnvShape = EmbeddingSettings;
+export type EmbeddingEnv = EmbeddingSettings;
 
 const positive = z.number().int().positive();
 const inProcess = (kind: BackendKind): boolean => IN_PROCESS_KINDS.includes(kind);

@@ -1,23 +1,18 @@
 import { dataPaths, type CommonEnv } from '@ragline/config';
-import { createElasticDocStore, createLanceDocStore, type DocStore } from '@ragline/docstore';
+import { createElasticDocStore, createLanceDocStore, type DocStore, type DocStoreSettings, type DocStoreWriterSettings } from '@ragline/docstore';
 
-/** Doc store settings beyond CommonEnv that the indexer app reads (DOC_BULK_SIZE as RAGFlow's, tunable). */
-export interface DocStoreEnv {
-  /** documents per Elasticsearch bulk request; default 32 (RAGFlow's code default; its Docker .env sets 4) */
-  DOC_BULK_SIZE?: number;
-  /** bytes per Elasticsearch bulk request body; default 8 MiB */
-  DOC_BULK_MAX_BYTES?: number;
-  /** MiB of index data the embedded store caches; default the store's (256) */
-  LANCEDB_INDEX_CACHE_MB?: number;
-  /** MiB of file metadata the embedded store caches; default the store's (64) */
-  LANCEDB_METADATA_CACHE_MB?: number;
-}
+/**
+ * The doc store settings docStoreFromConfig reads: which store (DocStoreSettings) and, when the
+ * caller composes them (the indexer), how it writes (DocStoreWriterSettings); without those the
+ * stores' own defaults apply.
+ */
+export type DocStoreEnv = Pick<CommonEnv, 'RAGLINE_DATA_DIR'> & DocStoreSettings & Partial<DocStoreWriterSettings>;
 
 /**
  * Elasticsearch in RAGFlow's schema when ELASTICSEARCH_URL is set (ES_USERNAME / ES_PASSWORD for basic
  * auth), else the embedded LanceDB store under RAGLINE_DATA_DIR/docstore.
  */
-export function docStoreFromConfig(cfg: CommonEnv & DocStoreEnv): DocStore {
+export function docStoreFromConfig(cfg: DocStoreEnv): DocStore {
   if (cfg.ELASTICSEARCH_URL) {
     return createElasticDocStore({
       node: cfg.ELASTICSEARCH_URL,

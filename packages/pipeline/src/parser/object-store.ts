@@ -1,9 +1,9 @@
 import { dataPaths, type CommonEnv } from '@ragline/config';
 import type { Dependency } from '@ragline/bus';
-import { StorageUnavailableError, createLocalStore, createS3Store, parseS3Endpoint, type ObjectStore } from '@ragline/storage';
+import { StorageUnavailableError, createLocalStore, createS3Store, parseS3Endpoint, type ObjectStore, type StorageSettings } from '@ragline/storage';
 
 /** MinIO/S3 when S3_ENDPOINT is set, else a local folder under RAGLINE_DATA_DIR. */
-export function objectStoreFromConfig(cfg: CommonEnv): ObjectStore {
+export function objectStoreFromConfig(cfg: Pick<CommonEnv, 'RAGLINE_DATA_DIR'> & StorageSettings): ObjectStore {
   if (!cfg.S3_ENDPOINT) return createLocalStore({ root: dataPaths(cfg).objects });
   return createS3Store({
     ...parseS3Endpoint(cfg.S3_ENDPOINT),
