@@ -4,6 +4,7 @@ import { DocStoreError } from './errors.js';
 import { getVector, searchOptions, vectorFieldOf } from './fields.js';
 import { HIT_FIELDS, fulltextHits, hybridHits, numbers, vectorHits } from './hits.js';
 import { ragflowQuery } from './ragflow-query.js';
+import { QUERY_FIELDS } from '@ragline/rag-tokenizer';
 import { checkId, checkTenant } from './sql.js';
 import type { FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
@@ -36,7 +37,8 @@ export interface ElasticDocStoreOptions {
 export const TEMPLATED_DIMS: readonly number[] = [512, 768, 1024, 1536];
 
 /** RAGFlow's full-text fields and boosts (rag/nlp/query.py FulltextQueryer). */
-export const FULLTEXT_FIELDS = ['title_tks^10', 'title_sm_tks^5', 'important_kwd^30', 'important_tks^20', 'question_tks^20', 'content_ltks^2', 'content_sm_ltks'];
+/** RAGFlow's full-text fields with their boosts (FulltextQueryer.query_fields). */
+export const FULLTEXT_FIELDS: string[] = [...QUERY_FIELDS];
 
 /** the token fields RAGFlow's rerank reads */
 const RANK_FIELDS = ['content_ltks', 'title_tks', 'important_kwd', 'question_tks'];

@@ -5,7 +5,7 @@ import { getVector, searchOptions, vectorFieldOf } from './fields.js';
 import { HIT_FIELDS, fulltextHits, hybridHits, numbers, vectorHits } from './hits.js';
 import { ragflowQuery } from './ragflow-query.js';
 import { and, checkId, checkTenant, eq, inList } from './sql.js';
-import type { FulltextQuery } from '@ragline/rag-tokenizer';
+import { QUERY_FIELDS, type FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 
 export interface LanceDocStoreOptions {
@@ -30,6 +30,13 @@ export interface LanceDocStoreOptions {
   compactAfterWrites?: number;
   /** upserts into one table that arrive while a write is running are merged into one commit of at most this many rows; default 2048 */
   maxRowsPerWrite?: number;
+  /**
+   * a table's new rows are folded into its indexes once no write has come for this long. Rows not
+   * yet indexed are found, but LanceDB scores them without the fields' boosts, so a small knowledge
+   * base that never reaches the refresh() thresholds would otherwise be ranked without them for
+   * good; a busy one is rewritten only when a pause comes. Default 2000 ms; 0 turns it off.
+   */
+  indexWhenIdleMs?: number;
   /** table versions older than this are pruned when the table is optimised; default 10 min */
   keepVersionsMs?: number;
   /** bytes of index data LanceDB keeps in memory for this store; default 256 MiB */
@@ -41,9 +48,17 @@ export interface LanceDocStoreOptions {
 export const DEFAULT_INDEX_CACHE_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_METADATA_CACHE_BYTES = 64 * 1024 * 1024;
 
-/** Full-text fields and their boosts, as RAGFlow's query (`content_ltks^2`, `title_tks^10`). */
-const FTS_FIELDS = ['content_ltks', 'title_tks'] as const;
-const FTS_BOOSTS = [2, 10];
+/** RAGFlow's full-text fields and boosts (`title_tks^10`, ..., `content_sm_ltks`), each a column with its own index. */
+const FTS = QUERY_FIELDS.map((f) => {
+  const [name, boost] = f.split('^');
+  return { name: name!, boost: boost ? Number(boost) : 1 };
+});
+const FTS_FIELDS = FTS.map((f) => f.name);
+/**
+ * Token columns added after the first release: a table written before them gets them (empty, then
+ * filled from each row's doc_json) when it is opened. Nullable, as columns added to a table are.
+ */
+const ADDED_TOKEN_FIELDS = ['title_sm_tks', 'important_kwd', 'important_tks', 'question_tks', 'content_sm_ltks'];
 /** Both are already tokenised, space-separated, lower-cased by the parser: split on whitespace only. */
 const FTS_CONFIG = { baseTokenizer: 'whitespace', lowercase: true, stem: false, removeStopWords: false, asciiFolding: false, withPosition: false } as const;
 const SCALAR_FIELDS = ['id', 'kb_id', 'doc_id'] as const;
@@ -61,6 +76,7 @@ function tableSchema(dim: number): Schema {
     str('title_tks'),
     str('content_with_weight'),
     str('content_ltks'),
+    ...ADDED_TOKEN_FIELDS.map((name) => new Field(name, new Utf8(), true)),
     new Field('page_num_int', new List(new Field('item', new Int32(), true)), false),
     new Field('create_timestamp_flt', new Float64(), false),
     // RAGFlow: absent means available; 0 hides the chunk from search (mother chunks, disabled chunks)
@@ -112,6 +128,19 @@ function intList(doc: Record<string, unknown>, key: string): number[] {
   return v as number[];
 }
 
+/**
+ * important_kwd is a keyword field in RAGFlow's mapping: a query term matches a whole keyword. Each
+ * keyword becomes one whitespace-free term (inner spaces as '_'), so the whitespace tokenizer keeps it whole.
+ */
+function keywordTerms(v: unknown): string {
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  return list
+    .filter((k): k is string => typeof k === 'string')
+    .map((k) => k.trim().replace(/\s+/g, '_'))
+    .filter(Boolean)
+    .join(' ');
+}
+
 interface Row extends Record<string, unknown> {
   id: string;
 }
@@ -136,6 +165,11 @@ function toRow(doc: StoredChunk): { row: Row; dim: number } {
       title_tks: str(d, 'title_tks'),
       content_with_weight: str(d, 'content_with_weight'),
       content_ltks: str(d, 'content_ltks'),
+      title_sm_tks: str(d, 'title_sm_tks'),
+      important_kwd: keywordTerms(d.important_kwd),
+      important_tks: str(d, 'important_tks'),
+      question_tks: str(d, 'question_tks'),
+      content_sm_ltks: str(d, 'content_sm_ltks'),
       page_num_int: intList(d, 'page_num_int'),
       create_timestamp_flt: typeof ts === 'number' && Number.isFinite(ts) ? ts : 0,
       available_int: typeof available === 'number' && Number.isInteger(available) ? available : 1,
@@ -160,9 +194,9 @@ export function lanceFtsQuery(q: FulltextQuery): lancedb.BooleanQuery {
   for (const term of q.terms) {
     if (!term.tokens.length || !(term.weight > 0)) continue;
     const operator = term.tokens.length > 1 ? lancedb.Operator.And : lancedb.Operator.Or;
-    FTS_FIELDS.forEach((field, i) => {
-      clauses.push([lancedb.Occur.Should, new lancedb.MatchQuery(term.tokens.join(' '), field, { boost: term.weight * FTS_BOOSTS[i]!, operator })]);
-    });
+    for (const { name, boost } of FTS) {
+      clauses.push([lancedb.Occur.Should, new lancedb.MatchQuery(term.tokens.join(' '), name, { boost: term.weight * boost, operator })]);
+    }
   }
   return new lancedb.BooleanQuery(clauses);
 }
@@ -177,6 +211,8 @@ function wrap(op: string, err: unknown): DocStoreError {
 export interface LanceDocStore extends DocStore {
   /** bytes in this store's LanceDB caches (index data and metadata); bounded by the cache options */
   cacheBytes(): number;
+  /** folds every row of the tenant written since the last rewrite into the indexes now (what the idle timer does) */
+  indexPending(tenantId: string): Promise<void>;
 }
 
 class LanceStore implements LanceDocStore {
@@ -186,6 +222,8 @@ class LanceStore implements LanceDocStore {
   private readonly tables = new Map<string, Promise<lancedb.Table>>();
   /** tail of each table's write queue: one write at a time per table within this process */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** per table, the timer that indexes its new rows once writes pause */
+  private readonly idleTimers = new Map<string, NodeJS.Timeout>();
   /** rows waiting for each table's next merged write, with the promise of that write */
   private readonly pendingWrites = new Map<string, { rows: Row[]; done: Promise<void> }>();
   /** commits and rows per table since this process last rewrote it (optimize); the store has one writer process */
@@ -234,7 +272,7 @@ class LanceStore implements LanceDocStore {
     if (!t) {
       t = (async () => {
         const db = await this.conn();
-        if (await exists(db, name)) return db.openTable(name);
+        if (await exists(db, name)) return this.migrate(await db.openTable(name));
         if (createDim === undefined) throw new DocStoreError(`table ${name} does not exist`, false);
         const table = await db.createEmptyTable(name, tableSchema(createDim), { existOk: true });
         await this.ensureIndexes(table);
@@ -244,6 +282,27 @@ class LanceStore implements LanceDocStore {
       t.catch(() => this.tables.delete(name));
     }
     return t;
+  }
+
+  /**
+   * Gives a table written before the added token columns those columns, filled from each row's
+   * doc_json (the whole chunk as written), and their full-text indexes.
+   */
+  private async migrate(table: lancedb.Table): Promise<lancedb.Table> {
+    const have = new Set((await table.schema()).fields.map((f) => f.name));
+    const missing = ADDED_TOKEN_FIELDS.filter((n) => !have.has(n));
+    if (missing.length === 0) return table;
+    await table.addColumns(missing.map((name) => ({ name, valueSql: "CAST('' AS STRING)" })));
+    const dim = Number(/__(\d+)$/.exec(table.name)?.[1]);
+    const field = vectorFieldOf(dim);
+    const ids = ((await table.query().select(['id']).toArray()) as Record<string, unknown>[]).map((r) => r.id as string);
+    for (const part of chunks(ids, ID_CHUNK)) {
+      const rows = (await table.query().where(inList('id', 'chunk id', part)).select(['doc_json', field]).toArray()) as Record<string, unknown>[];
+      const full = rows.map((r) => toRow({ ...(JSON.parse(r.doc_json as string) as Record<string, unknown>), [field]: numbers(r[field]) } as StoredChunk).row);
+      await table.mergeInsert('id').whenMatchedUpdateAll().execute(lancedb.makeArrowTable(full, { schema: tableSchema(dim) }));
+    }
+    await this.ensureIndexes(table);
+    return table;
   }
 
   /** Full-text indexes, and scalar ones on the columns every get, delete and filter uses. */
@@ -353,6 +412,7 @@ class LanceStore implements LanceDocStore {
         await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
         const since = this.sinceOptimize.get(name) ?? { writes: 0, rows: 0 };
         this.sinceOptimize.set(name, { writes: since.writes + 1, rows: since.rows + byId.size });
+        this.indexWhenIdle(name);
       });
       this.pendingWrites.set(name, (group = created));
     }
@@ -360,6 +420,43 @@ class LanceStore implements LanceDocStore {
     // a full group takes no more rows: the next upsert starts a new one, queued behind it
     if (group.rows.length >= (this.opts.maxRowsPerWrite ?? 2048) && this.pendingWrites.get(name) === group) this.pendingWrites.delete(name);
     return group.done;
+  }
+
+  /** (Re)starts the table's idle timer: each write pushes the rewrite back, so a burst is indexed once, after it. */
+  private indexWhenIdle(name: string): void {
+    const ms = this.opts.indexWhenIdleMs ?? 2000;
+    if (ms <= 0 || this.closed) return;
+    clearTimeout(this.idleTimers.get(name));
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(name);
+      // a failed rewrite leaves the rows found but unboosted; the next write or refresh tries again
+      this.serial(name, () => this.optimizeIfWritten(name)).catch(() => {});
+    }, ms);
+    timer.unref();
+    this.idleTimers.set(name, timer);
+  }
+
+  /** Rewrites the table (index update, compaction, old versions pruned) when this process wrote to it since the last rewrite. */
+  private async optimizeIfWritten(name: string): Promise<void> {
+    if (this.closed || !this.sinceOptimize.get(name)?.writes) return;
+    const table = await this.table(name);
+    await table.optimize({ cleanupOlderThan: new Date(Date.now() - (this.opts.keepVersionsMs ?? 10 * 60_000)) });
+    this.sinceOptimize.set(name, { writes: 0, rows: 0 });
+  }
+
+  async indexPending(tenantId: string): Promise<void> {
+    checkTenant(tenantId);
+    const prefix = tablePrefix(tenantId);
+    try {
+      for (const name of [...this.sinceOptimize.keys()]) {
+        if (!name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length))) continue;
+        clearTimeout(this.idleTimers.get(name));
+        this.idleTimers.delete(name);
+        await this.serial(name, () => this.optimizeIfWritten(name));
+      }
+    } catch (err) {
+      throw wrap('indexPending', err);
+    }
   }
 
   private async removeFromOtherDims(tenantId: string, dim: number, ids: string[]): Promise<void> {
@@ -429,8 +526,7 @@ class LanceStore implements LanceDocStore {
             }
           }
           if (!due(name)) return;
-          await table.optimize({ cleanupOlderThan: new Date(Date.now() - (this.opts.keepVersionsMs ?? 10 * 60_000)) });
-          this.sinceOptimize.set(name, { writes: 0, rows: 0 });
+          await this.optimizeIfWritten(name);
         });
       }
     } catch (err) {
@@ -581,6 +677,8 @@ class LanceStore implements LanceDocStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const t of this.idleTimers.values()) clearTimeout(t);
+    this.idleTimers.clear();
     await Promise.allSettled([...this.queues.values()]);
     for (const t of this.tables.values()) {
       try {

@@ -9,6 +9,8 @@ export interface StoreHandle {
   cleanup(): Promise<void>;
   /** a second store over the same data after `store.close()`, when the backend can reopen */
   reopen?(): Promise<DocStore>;
+  /** waits until the tenant's writes are in the indexes (a backend whose unindexed rows rank differently) */
+  settle?(tenantId: string): Promise<void>;
 }
 
 const hexId = () => randomBytes(8).toString('hex');
@@ -225,6 +227,29 @@ export function runDocStoreConformance(name: string, makeStore: () => Promise<St
       expect(zhHits.map((x) => x.id)).toEqual([zh.id]);
       const enHits = await store.search({ tenantId: tenant, kbIds: [kb], query: 'copying the program', mode: 'fulltext' });
       expect(enHits[0]!.id).toBe(en.id);
+    });
+
+    it("full-text searches every RAGFlow token field: fine-grained tokens, keywords, questions, ranked by the fields' boosts", async () => {
+      // '管理' is only a fine-grained token of '数据库管理系统' (tokenize keeps 管理系统 whole)
+      expect(tokenize('数据库管理系统').split(' ')).not.toContain('管理');
+      const fine = makeChunk({ kb_id: kb, doc_id: 'd1', content_with_weight: '数据库管理系统' }, axisVector(8, 0));
+      const keyword = makeChunk(
+        { kb_id: kb, doc_id: 'd2', content_with_weight: 'Keep old files for a week', important_kwd: ['logrotate'], important_tks: tokenize('logrotate') },
+        axisVector(8, 1),
+      );
+      const question = makeChunk(
+        { kb_id: kb, doc_id: 'd3', content_with_weight: 'Old files are compressed nightly', question_tks: tokenize('how are archives shrunk') },
+        axisVector(8, 2),
+      );
+      // the same words in plain content weigh less than in a question (content_ltks^2 against question_tks^20)
+      const plain = makeChunk({ kb_id: kb, doc_id: 'd4', content_with_weight: 'archives shrunk by hand' }, axisVector(8, 3));
+      await store.upsert(tenant, [fine, keyword, question, plain]);
+      await store.refresh(tenant);
+      await h.settle?.(tenant);
+      const ids = async (query: string) => (await store.search({ tenantId: tenant, kbIds: [kb], query, mode: 'fulltext' })).map((x) => x.id);
+      expect(await ids('管理')).toEqual([fine.id]);
+      expect(await ids('logrotate')).toEqual([keyword.id]);
+      expect(await ids('archives shrunk')).toEqual([question.id, plain.id]);
     });
 
     it('hybrid search scores as RAGFlow rerank: keyword token similarity fused with cosine', async () => {

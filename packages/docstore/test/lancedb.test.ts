@@ -14,6 +14,7 @@ runDocStoreConformance('lancedb', async () => {
   return {
     store,
     reopen: async () => createLanceDocStore({ dir }),
+    settle: (tenantId) => store.indexPending(tenantId),
     cleanup: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });
