@@ -41,8 +41,8 @@ describe('ShutdownPhases', () => {
         events.push(`${name}.stopped`);
       },
     });
-    phases.addStoppable('events', stoppable('events', 60));
-    phases.addStoppable('dead-letters', stoppable('dlq', 30));
+    phases.addStoppable('events', stoppable('events', 300));
+    phases.addStoppable('dead-letters', stoppable('dlq', 250));
     phases.add('close', 'taskdb', () => void events.push('taskdb.close'));
     const [intake, inFlight, close] = phases.components();
     await intake!.stop(800);
@@ -51,7 +51,7 @@ describe('ShutdownPhases', () => {
     const t0 = Date.now();
     await inFlight!.stop(790);
     // side by side: the in-flight phase took the longer one's time, not the sum
-    expect(Date.now() - t0).toBeLessThan(85);
+    expect(Date.now() - t0).toBeLessThan(500);
     expect(events.slice(2)).toEqual(['dlq.stopped', 'events.stopped']);
     await close!.stop(700);
     expect(events.at(-1)).toBe('taskdb.close');
