@@ -5,7 +5,7 @@ import { getVector, searchOptions, vectorFieldOf } from './fields.js';
 import { HIT_FIELDS, fulltextHits, hybridHits, numbers, vectorHits } from './hits.js';
 import { ragflowQuery } from './ragflow-query.js';
 import { QUERY_FIELDS } from '@ragline/rag-tokenizer';
-import { checkId, checkTenant } from './sql.js';
+import { checkId, checkTenant } from './ids.js';
 import type { FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 import ragflowMapping from './ragflow-es-mapping.json' with { type: 'json' };

@@ -4,7 +4,8 @@ import { DocStoreError } from './errors.js';
 import { getVector, searchOptions, vectorFieldOf } from './fields.js';
 import { HIT_FIELDS, fulltextHits, hybridHits, numbers, vectorHits } from './hits.js';
 import { ragflowQuery } from './ragflow-query.js';
-import { and, checkId, checkTenant, eq, inList } from './sql.js';
+import { checkId, checkTenant } from './ids.js';
+import { and, eq, inList } from './sql.js';
 import { QUERY_FIELDS, type FulltextQuery } from '@ragline/rag-tokenizer';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 

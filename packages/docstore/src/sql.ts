@@ -1,22 +1,6 @@
-import { DocStoreError } from './errors.js';
+import { checkId } from './ids.js';
 
-/** Ids that reach a SQL filter are limited to this alphabet (chunk ids are hex, RAGFlow ids are uuid hex). */
-const SAFE_ID = /^[A-Za-z0-9_.-]{1,256}$/;
-const SAFE_TENANT = /^[A-Za-z0-9_-]{1,128}$/;
-
-export function checkId(kind: string, value: unknown): string {
-  if (typeof value !== 'string' || !SAFE_ID.test(value)) {
-    throw new DocStoreError(`invalid ${kind} ${JSON.stringify(value)}: only [A-Za-z0-9_.-] allowed`, false);
-  }
-  return value;
-}
-
-export function checkTenant(tenantId: unknown): string {
-  if (typeof tenantId !== 'string' || !SAFE_TENANT.test(tenantId)) {
-    throw new DocStoreError(`invalid tenant id ${JSON.stringify(tenantId)}: only [A-Za-z0-9_-] allowed`, false);
-  }
-  return tenantId;
-}
+// SQL predicates for LanceDB filters, over ids checkId() accepted.
 
 /** A SQL string literal; ids are validated first, quoting doubles any quote as defence in depth. */
 export function literal(value: string): string {
