@@ -9,7 +9,14 @@ import { RunStatus, type CompleteTotals, type RecordBatchOptions } from './types
  * Records one indexed batch; a redelivered batch (same task and batch number) is ignored.
  * Returns true only when the batch is new.
  */
-export async function recordIndexedBatch(c: TaskDbConnection, taskId: string, batchNo: number, chunkIds: readonly string[], tokens: number, opts: RecordBatchOptions = {}): Promise<boolean> {
+export async function recordIndexedBatch(
+  c: TaskDbConnection,
+  taskId: string,
+  batchNo: number,
+  chunkIds: readonly string[],
+  tokens: number,
+  opts: RecordBatchOptions = {},
+): Promise<boolean> {
   const ids = chunkIds.join(' ');
   return c.tx('recordIndexedBatch', async (conn) => {
     const res = await c.exec(

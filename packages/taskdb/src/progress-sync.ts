@@ -2,7 +2,7 @@ import type { PoolConnection } from 'mysql2/promise';
 import type { Row, TaskDbConnection } from './connection.js';
 import { appendProgressMsg, formatProgressLine, nextProgress } from './progress.js';
 import { comparePython } from './python.js';
-import { chunks, fitText, NOT_CANCELLED, num, secondsSince, str, TOUCH, UNFINISHED_TASK } from './rows.js';
+import { chunks, failDocument, fitText, NOT_CANCELLED, num, secondsSince, str, TOUCH, UNFINISHED_TASK } from './rows.js';
 import { RunStatus, type ApplyProgressResult, type ProgressUpdate, type SyncOptions } from './types.js';
 
 // The monitor's side: task progress events into task rows, task rows into document progress.
@@ -64,17 +64,10 @@ export async function applyProgress(c: TaskDbConnection, updates: readonly Progr
       );
       if (failed) failedDocs.set(str(r['doc_id']), msg);
     }
-    for (const docId of [...failedDocs.keys()].sort()) {
-      await c.exec(conn, `UPDATE document SET progress = -1, run = ?, progress_msg = ?, ${TOUCH} WHERE id = ? AND ${NOT_CANCELLED}`, [
-        RunStatus.FAIL,
-        failedDocs.get(docId),
-        docId,
-      ]);
-    }
+    for (const docId of [...failedDocs.keys()].sort()) await failDocument(c, conn, docId, failedDocs.get(docId));
     return { unknown: ids.filter((id) => !found.has(id)) };
   });
 }
-
 
 /**
  * RAGFlow's `DocumentService._sync_progress` (reference/ragflow.md §2.6): document progress is

@@ -1,5 +1,17 @@
 import type { TaskDbConnection } from './connection.js';
-import { chunks, num, str, strOrNull, TASK_SUMMARY_SELECT, toDocumentRow, toKnowledgebaseRow, toTaskRecord, toTaskSummary, NOW_MS, UNFINISHED_TASK } from './rows.js';
+import {
+  chunks,
+  NOW_MS,
+  num,
+  str,
+  strOrNull,
+  TASK_SUMMARY_SELECT,
+  toDocumentRow,
+  toKnowledgebaseRow,
+  toTaskRecord,
+  toTaskSummary,
+  UNFINISHED_TASK,
+} from './rows.js';
 import type { DocumentProgress, DocumentRow, KnowledgebaseRow, TaskRecord, TaskSummary } from './types.js';
 
 // Reads: the monitor's HTTP API and recovery, the CLI's status, search and ingest.

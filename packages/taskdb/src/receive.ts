@@ -1,6 +1,6 @@
 import type { Queryable, TaskDbConnection } from './connection.js';
 import { appendProgressMsg, clockTime } from './progress.js';
-import { fitText, num, numOrNull, parseJsonObject, str, strOrNull, TOUCH } from './rows.js';
+import { failDocument, fitText, num, numOrNull, parseJsonObject, str, strOrNull, TOUCH } from './rows.js';
 import { STORAGE_ADDRESS_COLUMNS, STORAGE_ADDRESS_JOIN, storageAddress } from './storage-address.js';
 import { RunStatus, type ReceiveOptions, type ReceiveResult, type TaskRow } from './types.js';
 
@@ -48,7 +48,7 @@ export async function receiveTask(c: TaskDbConnection, taskId: string, opts: Rec
         fitText(appendProgressMsg(str(r['progress_msg']), message)),
         taskId,
       ]);
-      await c.exec(conn, `UPDATE document SET progress = -1, run = ?, ${TOUCH} WHERE id = ?`, [RunStatus.FAIL, r['doc_id']]);
+      await failDocument(c, conn, r['doc_id']);
       return { status: 'abandoned', message };
     }
 

@@ -17,6 +17,19 @@ export const UNFINISHED_TASK = (alias = '') => `${alias}progress >= 0 AND ${alia
 const TEXT_MAX_BYTES = 65_535;
 const IN_CHUNK = 500;
 
+/**
+ * A failed task fails its document at once (run '4', progress -1), rather than at the next
+ * progress sync, so the user sees the failure while other tasks still run; cancelled documents
+ * keep their state. `msg`, when given, becomes the document's progress_msg.
+ */
+export async function failDocument(c: TaskDbConnection, db: Queryable, docId: unknown, msg?: string): Promise<void> {
+  await c.exec(db, `UPDATE document SET progress = -1, run = ?${msg === undefined ? '' : ', progress_msg = ?'}, ${TOUCH} WHERE id = ? AND ${NOT_CANCELLED}`, [
+    RunStatus.FAIL,
+    ...(msg === undefined ? [] : [msg]),
+    docId,
+  ]);
+}
+
 export async function serverNow(c: TaskDbConnection, db: Queryable): Promise<{ ms: number; date: string }> {
   const [r] = await c.rows(db, `SELECT ${NOW_MS} AS ms, DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s') AS date`);
   return { ms: num(r?.['ms']), date: str(r?.['date']) };
