@@ -63,8 +63,8 @@ function* range(start: number, stop: number, step: number): Generator<number> {
 }
 
 /**
- * Splits a document into tasks with RAGFlow's `queue_tasks` rules (reference/ragflow.md §1.2):
- * PDFs by page ranges of `task_page_size` (12, `paper` 22, whole range for `one`,
+ * Splits a document into tasks with RAGFlow's `queue_tasks` rules (docs/ragflow-compatibility.md
+ * §2 Task planning): PDFs by page ranges of `task_page_size` (12, `paper` 22, whole range for `one`,
  * `knowledge_graph` or `toc_extraction`), the `table` parser by 3000 rows, anything else one task.
  */
 export function planTasks(doc: PlanDocument, info: PlanInfo = {}, priority = 0): TaskPlan[] {
@@ -108,9 +108,10 @@ export function planTasks(doc: PlanDocument, info: PlanInfo = {}, priority = 0):
 }
 
 /**
- * RAGFlow's task digest (reference/ragflow.md §1.3): xxh64 over `str()` of every chunking
- * config value in sorted key order (parser_config without `raptor`/`graphrag`), then
- * `doc_id`, `from_page`, `to_page`. The config is what {@link TaskDb.chunkingConfig} returns.
+ * RAGFlow's task digest (docs/ragflow-compatibility.md §3 Task digest): xxh64 over `str()` of
+ * every chunking config value in sorted key order (parser_config without `raptor`/`graphrag`),
+ * then `doc_id`, `from_page`, `to_page`. The config is what `chunkingConfig` (ragflow-api.ts)
+ * returns.
  */
 export function taskDigest(
   chunkingConfig: Record<string, unknown>,

@@ -11,9 +11,10 @@ import { RunStatus, type ApplyProgressResult, type ProgressUpdate, type SyncOpti
 const FREEZE_TASK_TYPES = new Set(['raptor', 'graphrag', 'mindmap', 'wiki', 'artifact', 'skill']);
 
 /**
- * RAGFlow's `set_progress` + `TaskService.update_progress` for a batch of events in one
- * transaction: one read and one write per task however many events it has, so MySQL load
- * follows the number of tasks, not events. Unknown task ids are skipped and reported.
+ * RAGFlow's `set_progress` + `TaskService.update_progress` (docs/ragflow-compatibility.md §8 Task
+ * progress) for a batch of events in one transaction: one read and one write per task however
+ * many events it has, so MySQL load follows the number of tasks, not events. Unknown task ids
+ * are skipped and reported.
  */
 export async function applyProgress(c: TaskDbConnection, updates: readonly ProgressUpdate[]): Promise<ApplyProgressResult> {
   const byTask = new Map<string, ProgressUpdate[]>();
@@ -70,10 +71,10 @@ export async function applyProgress(c: TaskDbConnection, updates: readonly Progr
 }
 
 /**
- * RAGFlow's `DocumentService._sync_progress` (reference/ragflow.md §2.6): document progress is
- * the mean of its tasks (failures count 0), done/failed once no task is in [0,1), messages are
- * the sorted task logs. Cancelled documents are skipped. Without ids: RAGFlow's unfinished docs.
- * Returns the number of documents written.
+ * RAGFlow's `DocumentService._sync_progress` (docs/ragflow-compatibility.md §9 Progress sync
+ * (document aggregation)): document progress is the mean of its tasks (failures count 0),
+ * done/failed once no task is in [0,1), messages are the sorted task logs. Cancelled documents
+ * are skipped. Without ids: RAGFlow's unfinished docs. Returns the number of documents written.
  */
 export async function syncDocuments(c: TaskDbConnection, docIds?: readonly string[], opts: SyncOptions = {}): Promise<number> {
   return c.run('syncDocuments', async () => {

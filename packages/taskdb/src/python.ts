@@ -1,6 +1,6 @@
 /**
  * Python `repr()` / `str()` of JSON-like values, so digests computed here match the ones
- * RAGFlow computes with `str(value).encode("utf-8")` (reference/ragflow.md §1.3).
+ * RAGFlow computes with `str(value).encode("utf-8")` (docs/ragflow-compatibility.md §3 Task digest).
  *
  * JSON text loses the int/float distinction once parsed in JavaScript (`1.0` becomes `1`);
  * wrap a number in {@link PyFloat} to force Python float formatting.

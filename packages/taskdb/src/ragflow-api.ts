@@ -135,7 +135,7 @@ export async function createDocument(c: TaskDbConnection, opts: CreateDocumentOp
 /**
  * RAGFlow's bulk_insert_into_db for tasks (upsert by id), stamping create_time (ms, +i per
  * row), create_date, update_time, update_date and begin_at from the server clock. Returns the
- * Redis queue messages in RAGFlow's key order (reference/ragflow.md §1.7).
+ * Redis queue messages in RAGFlow's key order (docs/ragflow-compatibility.md §4 Redis queue message).
  */
 export async function insertTasks(c: TaskDbConnection, tasks: readonly TaskPlan[]): Promise<QueuedTask[]> {
   if (tasks.length === 0) return [];
@@ -167,7 +167,10 @@ export async function insertTasks(c: TaskDbConnection, tasks: readonly TaskPlan[
   });
 }
 
-/** RAGFlow's `DocumentService.begin2parse`: "Task is queued...", begin time, small progress, run '1' (not for cancelled documents). */
+/**
+ * RAGFlow's `DocumentService.begin2parse` (docs/ragflow-compatibility.md §2 Task planning): "Task
+ * is queued...", begin time, small progress, run '1' (not for cancelled documents).
+ */
 export async function beginToParse(c: TaskDbConnection, docId: string): Promise<boolean> {
   return c.run('beginToParse', async () => {
     const res = await c.exec(

@@ -10,10 +10,11 @@ export const ABANDON_MESSAGE = (attempts: number) => `ERROR: Task is abandoned a
 export const RECEIVED_MESSAGE = 'Task has been received.';
 
 /**
- * RAGFlow's `TaskService.get_task` on delivery: the task joined with its document, knowledge
- * base and tenant, in one transaction holding the task row lock. Counts the delivery in
- * retry_count and logs it; abandons the task (and fails its document) once it was delivered
- * `maxAttempts` times. Finished, failed and cancelled tasks are reported, not touched.
+ * RAGFlow's `TaskService.get_task` on delivery (docs/ragflow-compatibility.md §6 The get_task join
+ * and the retry limit): the task joined with its document, knowledge base and tenant, in one
+ * transaction holding the task row lock. Counts the delivery in retry_count and logs it; abandons
+ * the task (and fails its document) once it was delivered `maxAttempts` times. Finished, failed
+ * and cancelled tasks are reported, not touched.
  */
 export async function receiveTask(c: TaskDbConnection, taskId: string, opts: ReceiveOptions = {}): Promise<ReceiveResult> {
   const maxAttempts = opts.maxAttempts ?? 3;

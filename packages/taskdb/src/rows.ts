@@ -9,7 +9,7 @@ export const NOW_MS = 'CAST(ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) AS SIGNED)';
 export const TOUCH = `update_time = ${NOW_MS}, update_date = NOW()`;
 /** Seconds since a DATETIME column, computed by the server. */
 export const secondsSince = (column: string) => `TIMESTAMPDIFF(MICROSECOND, ${column}, NOW(6)) / 1000000`;
-/** Documents whose parsing the user has not cancelled (run '2'): writers leave cancelled ones alone. */
+/** Documents the user has not cancelled (run '2'); writers leave cancelled ones alone (docs/ragflow-compatibility.md §7 Cancellation). */
 export const NOT_CANCELLED = `(run IS NULL OR run <> '${RunStatus.CANCEL}')`;
 /** Tasks still to be worked on: not done (progress 1) and not failed (progress -1). */
 export const UNFINISHED_TASK = (alias = '') => `${alias}progress >= 0 AND ${alias}progress < 1`;

@@ -32,7 +32,10 @@ export interface TaskDbOptions {
   transactionAttempts?: number;
 }
 
-/** What the consumer needs to run a task: RAGFlow's get_task join (reference/ragflow.md §2.4). */
+/**
+ * What the consumer needs to run a task: RAGFlow's get_task join
+ * (docs/ragflow-compatibility.md §6 The get_task join and the retry limit).
+ */
 export interface TaskRow {
   task_id: string;
   doc_id: string;
@@ -228,7 +231,7 @@ export interface ChunkingConfig {
   [key: string]: unknown;
 }
 
-/** The Redis queue message RAGFlow's `queue_tasks` writes (reference/ragflow.md §1.7), key order kept. */
+/** The Redis queue message RAGFlow's `queue_tasks` writes, key order kept (docs/ragflow-compatibility.md §4 Redis queue message). */
 export interface QueuedTask {
   id: string;
   doc_id: string;
