@@ -48,10 +48,6 @@ export class TestTaskDb extends TaskDb {
     return dropDatabase(this);
   }
 
-  rawQuery(sql: string, params?: unknown[]): Promise<unknown> {
-    return rawQuery(this, sql, params);
-  }
-
   getStorageAddress(docId: string): Promise<StorageAddress | null> {
     return getStorageAddress(this, docId);
   }
