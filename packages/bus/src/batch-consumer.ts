@@ -22,7 +22,7 @@ import type { z } from 'zod';
 import { errorInfo } from './errors.js';
 import { durableConsumerWhenReady, workingIntervalFor } from './consumer-handle.js';
 import { headerRecord } from './dead-letter.js';
-import { deadLetterAndTerm, decideSettlement, type DeadLetterTarget, type RetryPolicy } from './settle.js';
+import { deadLetterAndTerm, decideSettlement, settleSetup } from './settle.js';
 import { BUS_TRACER_NAME, PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
 export interface BatchItem<T> {
@@ -151,16 +151,7 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
   /** fetched and not settled yet: what in-progress acks extend and stop hands back */
   const held = new Set<JsMsg>();
 
-  const policy: RetryPolicy = { maxDeliver, retryBaseMs: opts.retryBaseMs ?? 1000, retryMaxMs: opts.retryMaxMs ?? 30_000 };
-  const dlq: DeadLetterTarget = {
-    publisher,
-    stage: opts.stage,
-    stream: opts.stream,
-    dlqSubject: opts.dlqSubject,
-    log,
-    policy,
-    onDeadLettered: () => stats.deadLettered++,
-  };
+  const { policy, dlq } = settleSetup(opts, { publisher, log, defaultRetryMaxMs: 30_000, onDeadLettered: () => stats.deadLettered++ });
 
   /** Takes a message out of `held`; false when it is no longer ours to settle (stop handed it back). */
   const release = (m: JsMsg): boolean => held.delete(m);

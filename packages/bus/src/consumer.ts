@@ -17,7 +17,7 @@ import type { z } from 'zod';
 import { errorInfo } from './errors.js';
 import { durableConsumerWhenReady, workingIntervalFor } from './consumer-handle.js';
 import { headerRecord } from './dead-letter.js';
-import { deadLetterAndTerm, decideSettlement, type DeadLetterTarget, type RetryPolicy, type Settlement } from './settle.js';
+import { deadLetterAndTerm, decideSettlement, settleSetup, type Settlement } from './settle.js';
 import { PUBLISHED_AT_HEADER, Publisher } from './publish.js';
 
 export interface DeliveryContext {
@@ -95,16 +95,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
   const inFlight = new Set<JsMsg>();
   let workingEvery = opts.workingIntervalMs ?? 10_000;
 
-  const policy: RetryPolicy = { maxDeliver, retryBaseMs: opts.retryBaseMs ?? 1000, retryMaxMs: opts.retryMaxMs ?? 60_000 };
-  const dlq: DeadLetterTarget = {
-    publisher,
-    stage: opts.stage,
-    stream: opts.stream,
-    dlqSubject: opts.dlqSubject,
-    log,
-    policy,
-    onDeadLettered: () => stats.deadLettered++,
-  };
+  const { policy, dlq } = settleSetup(opts, { publisher, log, defaultRetryMaxMs: 60_000, onDeadLettered: () => stats.deadLettered++ });
 
   async function settle(m: JsMsg, decision: Settlement, err: unknown, span: Span, taskId: string | undefined): Promise<void> {
     const deliveryCount = m.info.deliveryCount;

@@ -74,6 +74,21 @@ export interface DeadLetterTarget {
   onDeadLettered?: () => void;
 }
 
+/**
+ * The retry policy and dead-letter target of one consumer loop, from its options; `retryMaxMs`
+ * defaults per loop (a batch blocks every message in it, so it backs off less).
+ */
+export function settleSetup(
+  opts: { stage: Stage; stream: string; dlqSubject: string | null; maxDeliver?: number; retryBaseMs?: number; retryMaxMs?: number },
+  deps: { publisher: Publisher; log: Logger; defaultRetryMaxMs: number; onDeadLettered: () => void },
+): { policy: RetryPolicy; dlq: DeadLetterTarget } {
+  const policy: RetryPolicy = { maxDeliver: opts.maxDeliver ?? 5, retryBaseMs: opts.retryBaseMs ?? 1000, retryMaxMs: opts.retryMaxMs ?? deps.defaultRetryMaxMs };
+  return {
+    policy,
+    dlq: { publisher: deps.publisher, stage: opts.stage, stream: opts.stream, dlqSubject: opts.dlqSubject, log: deps.log, policy, onDeadLettered: deps.onDeadLettered },
+  };
+}
+
 export interface DeadLetterResult {
   /** true: dead letter published (or dropped) and the message terminated; false: publish failed, message nak'ed */
   terminated: boolean;

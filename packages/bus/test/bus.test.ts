@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream } from '@nats-io/jetstream';
-import { DeadLetter, ProgressEvent, decode, type ProgressEvent as PE } from '@ragline/contracts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { DeadLetter, ProgressEvent, decode } from '@ragline/contracts';
+import { describe, expect, it } from 'vitest';
 import {
   MessageTooLargeError,
   PermanentError,
@@ -14,31 +14,9 @@ import {
   runBatchConsumer,
   runConsumer,
 } from '../src/index.js';
-import { logger, privateTopology, telemetry, onEvents } from './helpers.js';
+import { logger, onEvents, perTestCleanup, progress, telemetry, waitFor } from './helpers.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function setup(o = {}) {
-  const t = await privateTopology(o);
-  cleanups.push(t.cleanup);
-  return t;
-}
-
-function progress(taskId: string, msg: string): PE {
-  return { v: 1, kind: 'progress', task_id: taskId, doc_id: 'd1', at: Date.now(), stage: 'parser', progress: 0.5, msg, page_range: null };
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  throw new Error('condition not met in time');
-}
+const { cleanups, setup } = perTestCleanup();
 
 async function readDlq(nc: Parameters<typeof jetstream>[0], stream: string) {
   const js = jetstream(nc);

@@ -1,34 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProgressEvent, type ProgressEvent as PE } from '@ragline/contracts';
+import { ProgressEvent } from '@ragline/contracts';
 import { createLogger } from '@ragline/telemetry';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Publisher, RetryableError, consumerLag, runBatchConsumer, runConsumer } from '../src/index.js';
-import { logger, onEvents, privateTopology, telemetry } from './helpers.js';
+import { logger, onEvents, perTestCleanup, progress, telemetry, waitFor as waitEvery } from './helpers.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function setup(o = {}) {
-  const t = await privateTopology(o);
-  cleanups.push(t.cleanup);
-  return t;
-}
-
-function progress(taskId: string, msg: string): PE {
-  return { v: 1, kind: 'progress', task_id: taskId, doc_id: 'd1', at: Date.now(), stage: 'parser', progress: 0.5, msg, page_range: null };
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(25);
-  }
-  throw new Error('condition not met in time');
-}
+const { cleanups, setup } = perTestCleanup();
+const waitFor = (cond: () => boolean | Promise<boolean>, ms = 10_000) => waitEvery(cond, ms, 25);
 
 function capturingLogger() {
   const lines: Record<string, unknown>[] = [];
