@@ -83,6 +83,7 @@ export function buildChunks(task: ChunkTask, merged: readonly MergedChunk[], now
       img_id: '',
       token_count: chunk.tokens,
       ...pagerank,
+      ...chunk.fields,
     });
   });
   return out;

@@ -60,6 +60,7 @@ export {
   type ArchiveEntry,
   type ArchiveSummary,
 } from './archive.js';
-export { planParser, chunkDocument, isTableFile, CHUNK_MODE, type ChunkMethod, type ParserPlan } from './parsers.js';
+export { planParser, chunkDocument, isTableFile, CHUNK_MODE, type BuiltinMethod, type ChunkMethod, type ParserPlan } from './parsers.js';
+export { METHODS, methodFor, type ChunkMethodModule } from './methods/index.js';
 export { buildChunks, formatCreateTime, type ChunkTask } from './chunks.js';
 export type { Section, MergedChunk, ParsedDocument, Position, ChunkMode } from './types.js';

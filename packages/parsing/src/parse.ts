@@ -3,7 +3,8 @@ import { ParseError, fileTooLargeError } from './errors.js';
 import type { ByteSource } from './byte-source.js';
 import { SNIFF_BYTES, sniffFormat, unsupportedFormatError, type FormatChoice } from './formats/sniff.js';
 import { tableFormat } from './formats/table.js';
-import { CHUNK_MODE, planParser } from './parsers.js';
+import { methodFor } from './methods/index.js';
+import { CHUNK_MODE, planParser, type BuiltinMethod } from './parsers.js';
 import type { ParsedDocument } from './types.js';
 
 /** RAGFlow's DOC_MAXIMUM_SIZE default (128 MiB). */
@@ -68,7 +69,8 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
   if (!named) throw unsupportedFormatError(name, choice);
   const plan = planParser(parserId, named.id);
   // The table method reads plain text as a delimited table (RAGFlow's table parser on .txt).
-  const format = plan.method === 'table' ? tableFormat : named;
+  const module = methodFor(plan.method);
+  const format = plan.method === 'table' ? tableFormat : (module?.formatFor?.(named) ?? named);
   if (size > maxBytes) throw fileTooLargeError(name, size, maxBytes);
   if (!Number.isInteger(fromPage) || !Number.isInteger(toPage) || fromPage < 0 || toPage <= fromPage) {
     throw new ParseError('page_range', `invalid page range for ${name}: from ${fromPage} to ${toPage}`);
@@ -94,7 +96,8 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
     archiveLimits: input.archiveLimits,
   });
   if (!hasText(doc)) throw new ParseError('empty', `empty file: ${name} has no text`);
-  doc.chunkMode = CHUNK_MODE[plan.method];
+  if (module) doc.method = module.id;
+  else doc.chunkMode = CHUNK_MODE[plan.method as BuiltinMethod];
   if (plan.note) doc.notes.push(plan.note);
   return doc;
 }

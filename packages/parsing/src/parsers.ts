@@ -1,10 +1,13 @@
 import { formatFor } from './formats/index.js';
+import { methodFor } from './methods/index.js';
 import { mergeOptionsFromParserConfig, naiveMerge } from './merge.js';
 import { countTokens } from '@ragline/tokenizer';
 import type { ChunkMode, MergedChunk, ParsedDocument, Section } from './types.js';
 
-/** The chunking methods Ragline implements; every other RAGFlow parser id falls back to one of them. */
-export type ChunkMethod = 'naive' | 'table' | 'one';
+/** The built-in chunking methods; the others (methods/) are named by their RAGFlow parser id. */
+export type BuiltinMethod = 'naive' | 'table' | 'one';
+/** A built-in method or the parser id of one in methods/; every other RAGFlow parser id falls back to `naive`. */
+export type ChunkMethod = BuiltinMethod | (string & {});
 
 export interface ParserPlan {
   method: ChunkMethod;
@@ -25,7 +28,7 @@ export function isTableFile(name: string): boolean {
   return format !== undefined && TABLE_READABLE.has(format.id);
 }
 
-export const CHUNK_MODE: Record<ChunkMethod, ChunkMode> = { naive: 'merge', table: 'per_section', one: 'whole' };
+export const CHUNK_MODE: Record<BuiltinMethod, ChunkMode> = { naive: 'merge', table: 'per_section', one: 'whole' };
 
 /**
  * The chunking method for a RAGFlow `parser_id` and a format id. `naive`/`general` chunk by token
@@ -45,6 +48,11 @@ export function planParser(parserId: string, formatId: string): ParserPlan {
       method: 'naive',
       note: `parser 'table' reads spreadsheets, CSV/TSV and text tables, not ${formatId} files; chunked with 'naive'`,
     };
+  }
+  const module = methodFor(id);
+  if (module) {
+    if (module.readsFormat(formatId)) return { method: module.id };
+    return { method: 'naive', note: `parser '${module.id}' does not read ${formatId} files; chunked with 'naive'` };
   }
   if (id === 'qa' && formatId === 'table') {
     return { method: 'table', note: `parser 'qa' is not supported by Ragline; chunked with 'table' (one chunk per row)` };
@@ -75,6 +83,8 @@ function chunkOf(sections: readonly Section[], text: string): MergedChunk {
  * rows); `whole` joins all sections with "\n" into one chunk (RAGFlow's `one`).
  */
 export function chunkDocument(doc: ParsedDocument, parserConfig?: Record<string, unknown>): MergedChunk[] {
+  const module = doc.method ? methodFor(doc.method) : undefined;
+  if (module) return module.chunk(doc, parserConfig ?? {});
   const sections = doc.sections.filter((s) => s.text.trim().length > 0);
   switch (doc.chunkMode ?? 'merge') {
     case 'per_section':

@@ -18,6 +18,11 @@ export interface MergedChunk {
   pages: number[];
   /** distinct positions of the sections the chunk came from, in order */
   positions: number[][];
+  /**
+   * RAGFlow fields a chunking method sets itself, over the ones buildChunks derives from `text`
+   * (a Q/A chunk's question_kwd and a content_ltks of its question alone, say)
+   */
+  fields?: Record<string, unknown>;
 }
 
 /**
@@ -37,4 +42,6 @@ export interface ParsedDocument {
   notes: string[];
   /** how the parse stage turns the sections into chunks (see `chunkDocument`); absent means `merge` */
   chunkMode?: ChunkMode;
+  /** the chunking method of methods/ that chunks this document, when it is not one of naive / table / one */
+  method?: string;
 }
