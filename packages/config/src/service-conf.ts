@@ -96,7 +96,7 @@ export function serviceConfToEnv(conf: Yaml): Record<string, string> {
   return out;
 }
 
-/** YAML first, then environment variables on top (env wins), as DESIGN.md §2 requires. */
+/** YAML first, then environment variables on top (env wins): docs/ragflow-compatibility.md §16 Configuration files. */
 export function resolveEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string | undefined> {
   return { ...serviceConfToEnv(loadServiceConf(env, cwd)), ...env };
 }
