@@ -34,9 +34,10 @@ export const CHUNK_MODE: Record<BuiltinMethod, ChunkMode> = { naive: 'merge', ta
  * The chunking method for a RAGFlow `parser_id` and a format id. `naive`/`general` chunk by token
  * budget; `table` makes one chunk per row of a spreadsheet, CSV/TSV or tab-separated text (other
  * formats fall back to `naive` with a note); `one` makes the whole document (or task range) one
- * chunk. `qa` on a table file keeps one chunk per question/answer row; every other parser id
- * (`manual`, `paper`, `book`, `laws`, `presentation`, `resume`, ...) falls back to `naive` with a
- * note, since RAGFlow builds those on layout analysis Ragline does not do.
+ * chunk. A method of methods/ (`qa`, ...) chunks the formats it reads itself and falls back to
+ * `naive` with a note on the others; every other parser id (`manual`, `paper`, `book`, `laws`,
+ * `resume`, ...) falls back to `naive` with a note, since RAGFlow builds those on layout analysis
+ * Ragline does not do.
  */
 export function planParser(parserId: string, formatId: string): ParserPlan {
   const id = parserId.trim().toLowerCase() || 'naive';
@@ -53,9 +54,6 @@ export function planParser(parserId: string, formatId: string): ParserPlan {
   if (module) {
     if (module.readsFormat(formatId)) return { method: module.id };
     return { method: 'naive', note: `parser '${module.id}' does not read ${formatId} files; chunked with 'naive'` };
-  }
-  if (id === 'qa' && formatId === 'table') {
-    return { method: 'table', note: `parser 'qa' is not supported by Ragline; chunked with 'table' (one chunk per row)` };
   }
   return { method: 'naive', note: `parser '${parserId}' is not supported by Ragline; chunked with 'naive'` };
 }

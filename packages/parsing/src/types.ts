@@ -7,6 +7,10 @@ export interface Section {
   /** 0-based page the text is on (paged formats only). */
   page?: number;
   position?: Position;
+  /** 0-based row or line number in the file (set by the readers of methods that count rows, e.g. qa) */
+  row?: number;
+  /** a spreadsheet row's cells as written, empty cells included (for methods that read columns, e.g. qa) */
+  cells?: string[];
 }
 
 /** One chunk out of `naiveMerge`. */

@@ -13,15 +13,15 @@ describe('planParser', () => {
     expect(planParser('', 'text')).toEqual({ method: 'naive' });
   });
 
-  it.each(['qa', 'manual', 'paper', 'book', 'laws', 'presentation', 'resume', 'picture', 'audio', 'email', 'tag', 'knowledge_graph'])(
+  it.each(['manual', 'paper', 'book', 'laws', 'presentation', 'resume', 'picture', 'audio', 'email', 'tag', 'knowledge_graph'])(
     "falls back to naive for '%s' on a document, with a note",
     (id) => {
       expect(planParser(id, 'docx')).toEqual({ method: 'naive', note: `parser '${id}' is not supported by Ragline; chunked with 'naive'` });
     },
   );
 
-  it('keeps table rows whole for qa on a table file, and falls back for table on a non-table file', () => {
-    expect(planParser('qa', 'table')).toEqual({ method: 'table', note: "parser 'qa' is not supported by Ragline; chunked with 'table' (one chunk per row)" });
+  it('chunks qa on a table file with the qa method, and falls back for table on a non-table file', () => {
+    expect(planParser('qa', 'table')).toEqual({ method: 'qa' });
     expect(planParser('table', 'markdown')).toEqual({
       method: 'naive',
       note: "parser 'table' reads spreadsheets, CSV/TSV and text tables, not markdown files; chunked with 'naive'",

@@ -125,14 +125,6 @@ describe('XLSX with the table parser', () => {
     expect(chunks[0]!.pages).toEqual([0, 1, 2, 3, 4]);
   });
 
-  it("keeps question/answer rows whole under parser 'qa', with a note", async () => {
-    const data = await makeXlsx({ QA: [['question', 'answer'], ['How?', 'Like this.'], ['Why?', 'Because.']] });
-    const doc = await parseDocument({ name: 'faq.xlsx', data, parserId: 'qa' });
-    expect(doc.chunkMode).toBe('per_section');
-    expect(texts(doc)).toEqual(['question: How?; answer: Like this.', 'question: Why?; answer: Because.']);
-    expect(doc.notes).toEqual(["parser 'qa' is not supported by Ragline; chunked with 'table' (one chunk per row)"]);
-  });
-
   it("makes the whole range one chunk under parser 'one'", async () => {
     const doc = await parseDocument({ name: 'people.xlsx', data: workbook, parserId: 'one' });
     const chunks = chunkDocument(doc);

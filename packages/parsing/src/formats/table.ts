@@ -23,9 +23,11 @@ function loadSheetJs(): Promise<typeof SheetJS> {
 export const TABLE_TASK_ROWS = 3000;
 
 /** A spreadsheet row as text cells, with the sheet it belongs to. */
-interface SheetRow {
+export interface SheetRow {
   sheet: string;
   cells: string[];
+  /** 1-based row number in its sheet, when the reader knows it (blank rows may be left out) */
+  number?: number;
 }
 
 /** A data row (not a header row) with its 0-based number across all sheets. */
@@ -121,7 +123,7 @@ function sheetOrder(reader: WorkbookPartReader, names: readonly string[]): strin
  * (exceljs#3064), so valid workbooks written with workbook.xml last (exceljs, several other
  * writers) failed as corrupt now and then.
  */
-async function* xlsxRows(data: Uint8Array): AsyncGenerator<SheetRow> {
+async function* xlsxRows(data: Uint8Array, fix: (text: string) => string = tidy): AsyncGenerator<SheetRow> {
   const { default: ExcelJSLib } = await import('exceljs');
   const zip = await openArchive(data);
   try {
@@ -146,8 +148,8 @@ async function* xlsxRows(data: Uint8Array): AsyncGenerator<SheetRow> {
           const values = Array.isArray(row.values) ? row.values : [];
           // exceljs row values are 1-based (index 0 is always empty)
           const cells: string[] = [];
-          for (let i = 1; i < values.length; i++) cells.push(tidy(cellText(values[i])));
-          yield { sheet, cells };
+          for (let i = 1; i < values.length; i++) cells.push(fix(cellText(values[i])));
+          yield { sheet, cells, number: row.number };
         }
       }
     }
@@ -156,13 +158,18 @@ async function* xlsxRows(data: Uint8Array): AsyncGenerator<SheetRow> {
   }
 }
 
-function* sheetJsRows(XLSX: typeof SheetJS, workbook: SheetJS.WorkBook): Generator<SheetRow> {
+function* sheetJsRows(XLSX: typeof SheetJS, workbook: SheetJS.WorkBook, fix: (text: string) => string = tidy): Generator<SheetRow> {
   for (const sheet of workbook.SheetNames) {
     const ws = workbook.Sheets[sheet];
     if (!ws) continue;
     // raw: false gives each cell's displayed text (dates and numbers as formatted in the file)
     const rows = XLSX.utils.sheet_to_json<unknown[]>(ws, { header: 1, raw: false, blankrows: false, defval: '' });
-    for (const row of rows) yield { sheet, cells: row.map((c) => tidy(c === null || c === undefined ? '' : String(c))) };
+    for (const row of rows) {
+      // SheetJS marks each row array with its 0-based row in the sheet
+      const at = (row as { __rowNum__?: unknown }).__rowNum__;
+      const cells = row.map((c) => fix(c === null || c === undefined ? '' : String(c)));
+      yield { sheet, cells, ...(typeof at === 'number' ? { number: at + 1 } : {}) };
+    }
   }
 }
 
@@ -207,7 +214,16 @@ async function* delimitedRows(data: Uint8Array, name: string): AsyncGenerator<Sh
   for (const cells of records) yield { sheet: '', cells: cells.map(tidy) };
 }
 
-async function* sheetRows(name: string, data: Uint8Array, limits: ArchiveLimits | undefined): AsyncGenerator<SheetRow> {
+/**
+ * Every row of a spreadsheet or delimited text file as the reader gives it (header and blank rows
+ * included); `fix` is applied to each cell's text (default: whitespace runs become one space).
+ */
+export async function* sheetRows(
+  name: string,
+  data: Uint8Array,
+  limits: ArchiveLimits | undefined,
+  fix: (text: string) => string = tidy,
+): AsyncGenerator<SheetRow> {
   const kind = tableKind(data);
   const ext = extension(name);
   if (kind === 'xls' && (ext === '.xlsx' || ext === '.xlsm')) {
@@ -225,7 +241,7 @@ async function* sheetRows(name: string, data: Uint8Array, limits: ArchiveLimits 
       throw new ParseError('corrupt', `corrupt file: ${name} is a zip archive but not an Excel workbook (it has no xl/workbook.xml)`);
     }
     try {
-      yield* xlsxRows(data);
+      yield* xlsxRows(data, fix);
     } catch (cause) {
       if (cause instanceof ParseError) throw cause;
       const reason = cause instanceof Error ? cause.message : String(cause);
@@ -233,7 +249,7 @@ async function* sheetRows(name: string, data: Uint8Array, limits: ArchiveLimits 
     }
   } else if (kind === 'xls') {
     const workbook = await readXls(data, name);
-    yield* sheetJsRows(await loadSheetJs(), workbook);
+    yield* sheetJsRows(await loadSheetJs(), workbook, fix);
   } else {
     yield* delimitedRows(data, name);
   }

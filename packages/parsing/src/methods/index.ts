@@ -1,7 +1,10 @@
 import type { ChunkMethodModule } from './method.js';
+import { qaMethod } from './qa.js';
 
 /** Every chunking method beyond naive / table / one, by RAGFlow parser_id. */
-export const METHODS: readonly ChunkMethodModule[] = [];
+export const METHODS: readonly ChunkMethodModule[] = [
+  qaMethod,
+];
 
 export function methodFor(parserId: string): ChunkMethodModule | undefined {
   return METHODS.find((m) => m.id === parserId);

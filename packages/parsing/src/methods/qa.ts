@@ -1,0 +1,279 @@
+import { marked } from 'marked';
+import { countTokens } from '@ragline/tokenizer';
+import { fineGrainedTokenize, tokenize } from '@ragline/rag-tokenizer';
+import { looksLikeOle2, looksLikeZip } from '../archive.js';
+import { decodeText } from '../decode.js';
+import { ParseError } from '../errors.js';
+import type { FormatInput, FormatParser } from '../formats/format.js';
+import { sheetRows } from '../formats/table.js';
+import type { MergedChunk, ParsedDocument, Section } from '../types.js';
+import type { ChunkMethodModule } from './method.js';
+
+/**
+ * RAGFlow's `qa` method (rag/app/qa.py): every question/answer pair is one chunk whose
+ * content_with_weight is "Question: q\tAnswer: a" ("问题：q\t回答：a" unless the knowledge base
+ * language is English), whose content_ltks / content_sm_ltks come from the question alone and whose
+ * top_int is the pair's row number as RAGFlow counts it. Read here: spreadsheets (first two non-empty
+ * cells of each row), CSV/TSV and TXT (two-field lines, other lines continue the answer or are
+ * counted as failures) and Markdown (headings are questions, nested headings joined, the body
+ * rendered as HTML). DOCX and PDF are not read (they fall back to `naive`).
+ */
+
+type QaKind = 'sheet' | 'csv' | 'txt' | 'markdown';
+
+/** A question/answer pair and the row number RAGFlow gives it (top_int). */
+interface QaPair {
+  question: string;
+  answer: string;
+  row: number;
+}
+
+/** RAGFlow's rmPrefix: a leading "Q:", "Answer:", "问题：", ... label is dropped. */
+export function rmPrefix(text: string): string {
+  return text.trim().replace(/^(问题|答案|回答|user|assistant|Q|A|Question|Answer|问|答)[\t:： ]+/i, '');
+}
+
+/** RAGFlow's progress message when rows failed: "Extract Q&A: 3" then the failure count and the first failed lines (no separator, as RAGFlow writes it). */
+function extractMessage(head: string, fails: readonly string[]): string {
+  return `${head}${fails.length} failure, line: ${fails.slice(0, 3).join(',')}...`;
+}
+
+/** RAGFlow qa.py on .txt: tab or comma (whichever splits more lines in two) separates Q from A. */
+function txtPairs(lines: readonly string[]): { pairs: QaPair[]; fails: string[] } {
+  let comma = 0;
+  let tab = 0;
+  for (const line of lines) {
+    if (line.split(',').length === 2) comma++;
+    if (line.split('\t').length === 2) tab++;
+  }
+  const delimiter = tab >= comma ? '\t' : ',';
+  const pairs: QaPair[] = [];
+  const fails: string[] = [];
+  let question = '';
+  let answer = '';
+  lines.forEach((line, i) => {
+    const arr = line.split(delimiter);
+    if (arr.length !== 2) {
+      if (question) answer += `\n${line}`;
+      else fails.push(String(i + 1));
+      return;
+    }
+    // a question whose answer is still empty is replaced by the next one, as in RAGFlow
+    if (question && answer) pairs.push({ question, answer, row: i });
+    [question, answer] = arr as [string, string];
+  });
+  if (question) pairs.push({ question, answer, row: lines.length });
+  return { pairs, fails };
+}
+
+/**
+ * One record of Python's csv.reader (excel dialect, non-strict) over `lines` from line `start`:
+ * the fields and the line after the record. A blank line is a record with no fields.
+ */
+function csvRecord(lines: readonly string[], start: number, delimiter: string): { fields: string[]; next: number } {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false; // inside a quoted part
+  let started = false; // the current field has a character (a quote opens a field only at its start)
+  let i = start;
+  let line = (lines[i] ?? '').replace(/\r$/, '');
+  if (line === '') return { fields, next: i + 1 };
+  for (;;) {
+    for (let c = 0; c < line.length; c++) {
+      const ch = line[c]!;
+      if (quoted) {
+        if (ch === '"') {
+          if (line[c + 1] === '"') {
+            field += '"';
+            c++;
+          } else quoted = false;
+        } else field += ch;
+      } else if (ch === delimiter) {
+        fields.push(field);
+        field = '';
+        started = false;
+      } else if (ch === '"' && !started) {
+        quoted = true;
+        started = true;
+      } else {
+        field += ch;
+        started = true;
+      }
+    }
+    i++;
+    if (!quoted || i >= lines.length) break;
+    field += '\n';
+    line = (lines[i] ?? '').replace(/\r$/, '');
+  }
+  fields.push(field);
+  return { fields, next: i };
+}
+
+/** RAGFlow qa.py on .csv: tab when any line has one, else comma; a record of two fields is a pair. */
+function csvPairs(lines: readonly string[]): { pairs: QaPair[]; fails: string[] } {
+  const delimiter = lines.some((l) => l.includes('\t')) ? '\t' : ',';
+  const pairs: QaPair[] = [];
+  const fails: string[] = [];
+  let question = '';
+  let answer = '';
+  let at = 0;
+  for (let i = 0; at < lines.length; i++) {
+    const { fields, next } = csvRecord(lines, at, delimiter);
+    const raw = lines.slice(at, next).join('\n');
+    at = next;
+    if (fields.length !== 2) {
+      if (question) answer += `\n${raw}`;
+      else fails.push(String(i + 1));
+      continue;
+    }
+    if (question && answer) pairs.push({ question, answer, row: i });
+    [question, answer] = fields as [string, string];
+  }
+  if (question) pairs.push({ question, answer, row: lines.length });
+  return { pairs, fails };
+}
+
+/** RAGFlow's mdQuestionLevel: the number of leading '#' and the text after them. */
+function mdQuestionLevel(line: string): [number, string] {
+  const level = /^#*/.exec(line)![0].length;
+  return [level, line.replace(/^#+/, '').trimStart()];
+}
+
+/** Markdown answer as HTML, as RAGFlow renders it with python-markdown (here: marked, GFM tables). */
+function renderMarkdown(text: string): string {
+  return marked.parse(text, { async: false, gfm: true });
+}
+
+/**
+ * RAGFlow qa.py on Markdown: a heading of level 1..6 (outside ``` fences) is a question; the lines
+ * until the next heading are its answer. Nested headings make one question, joined by "\n".
+ */
+function markdownPairs(lines: readonly string[]): QaPair[] {
+  const pairs: QaPair[] = [];
+  let answer = '';
+  const questions: string[] = [];
+  const levels: number[] = [];
+  let code = false;
+  let index = 0;
+  for (index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
+    if (line.trim().startsWith('```')) code = !code;
+    const [level, question] = code ? [0, ''] : mdQuestionLevel(line);
+    if (!level || level > 6) {
+      answer = `${answer}\n${line}`;
+      continue;
+    }
+    if (answer.trim()) {
+      const sum = questions.join('\n');
+      if (sum) pairs.push({ question: sum, answer: renderMarkdown(answer), row: index });
+      answer = '';
+    }
+    while (questions.length > 0 && level <= levels[levels.length - 1]!) {
+      questions.pop();
+      levels.pop();
+    }
+    questions.push(question);
+    levels.push(level);
+  }
+  if (answer.trim()) {
+    const sum = questions.join('\n');
+    if (sum) pairs.push({ question: sum, answer: renderMarkdown(answer), row: Math.max(0, index - 1) });
+  }
+  return pairs;
+}
+
+/** RAGFlow qa.py's Excel reader: the first two non-empty cells of a row are Q and A. */
+function sheetPairs(sections: readonly Section[]): { pairs: QaPair[]; fails: string[] } {
+  const pairs: QaPair[] = [];
+  const fails: string[] = [];
+  for (const s of sections) {
+    const [q = '', a = ''] = (s.cells ?? []).filter((c) => c !== '');
+    if (q && a) pairs.push({ question: q, answer: a, row: pairs.length });
+    else fails.push(String((s.row ?? 0) + 1));
+  }
+  return { pairs, fails };
+}
+
+function kindOf(doc: ParsedDocument): QaKind {
+  if (doc.format === 'markdown') return 'markdown';
+  if (doc.format === 'text') return 'txt';
+  return doc.sections.some((s) => s.cells) ? 'sheet' : 'csv';
+}
+
+/** English prefixes when the knowledge base language is English (RAGFlow: `lang.lower() == "english"`). */
+function isEnglish(parserConfig: Record<string, unknown>): boolean {
+  const lang = parserConfig['language'];
+  return typeof lang === 'string' ? lang.trim().toLowerCase() === 'english' : true;
+}
+
+/** RAGFlow's beAdoc: the chunk of one pair. */
+function pairChunk(pair: QaPair, english: boolean): MergedChunk {
+  const qprefix = english ? 'Question: ' : '问题：';
+  const aprefix = english ? 'Answer: ' : '回答：';
+  const text = `${qprefix}${rmPrefix(pair.question)}\t${aprefix}${rmPrefix(pair.answer)}`;
+  const content_ltks = tokenize(pair.question);
+  return {
+    text,
+    tokens: countTokens(text),
+    pages: [],
+    positions: [],
+    fields: { content_ltks, content_sm_ltks: fineGrainedTokenize(content_ltks), top_int: [pair.row] },
+  };
+}
+
+function qaChunks(doc: ParsedDocument, parserConfig: Record<string, unknown>): MergedChunk[] {
+  const english = isEnglish(parserConfig);
+  const kind = kindOf(doc);
+  if (kind === 'sheet') {
+    const { pairs, fails } = sheetPairs(doc.sections);
+    if (fails.length > 0) doc.notes.push(extractMessage(`Extract pairs: ${pairs.length}. `, fails));
+    return pairs.map((p) => pairChunk(p, english));
+  }
+  const lines = doc.sections.map((s) => s.text);
+  if (kind === 'markdown') return markdownPairs(lines).map((p) => pairChunk(p, english));
+  const { pairs, fails } = kind === 'csv' ? csvPairs(lines) : txtPairs(lines);
+  if (fails.length > 0) doc.notes.push(extractMessage(`Extract Q&A: ${pairs.length}`, fails));
+  return pairs.map((p) => pairChunk(p, english));
+}
+
+/**
+ * The file as qa reads it: a workbook as one section per row (its cells as written), any text
+ * (TXT, CSV/TSV, Markdown) as one section per "\n"-separated line, blank lines and "\r" kept.
+ */
+function qaFormat(named: FormatParser): FormatParser {
+  return {
+    id: named.id,
+    extensions: named.extensions,
+    paged: false,
+    async parse(input: FormatInput): Promise<ParsedDocument> {
+      const { name, data } = input;
+      if (named.id === 'table' && (looksLikeZip(data) || looksLikeOle2(data))) {
+        const sections: Section[] = [];
+        let sheet: string | undefined;
+        let row = 0;
+        for await (const r of sheetRows(name, data, input.archiveLimits, (t) => t)) {
+          if (r.sheet !== sheet) {
+            sheet = r.sheet;
+            row = 0;
+          }
+          // a row the reader leaves out is blank; openpyxl lists it, and RAGFlow counts it as a failure
+          while (r.number !== undefined && row < r.number - 1) sections.push({ text: '', cells: [], row: row++ });
+          sections.push({ text: r.cells.join('\t'), cells: r.cells, row: row++ });
+        }
+        if (sections.length === 0) throw new ParseError('empty', `empty file: ${name} has no rows`);
+        return { sections, format: named.id, notes: [] };
+      }
+      const { text, encoding, replaced } = decodeText(data, name);
+      const notes = replaced > 0 ? [`${replaced} undecodable byte sequence(s) replaced while decoding ${encoding}`] : [];
+      const sections = text.split('\n').map((line, row) => ({ text: line, row }));
+      return { sections, format: named.id, encoding, notes };
+    },
+  };
+}
+
+export const qaMethod: ChunkMethodModule = {
+  id: 'qa',
+  readsFormat: (formatId) => formatId === 'table' || formatId === 'text' || formatId === 'markdown',
+  formatFor: qaFormat,
+  chunk: qaChunks,
+};
