@@ -11,6 +11,10 @@ export interface Section {
   row?: number;
   /** a spreadsheet row's cells as written, empty cells included (for methods that read columns, e.g. qa) */
   cells?: string[];
+  /** heading level (1-based) of a section that is a heading paragraph, where a method needs it (qa on DOCX) */
+  heading?: number;
+  /** the section is a whole table as HTML (qa on DOCX) */
+  table?: boolean;
 }
 
 /** One chunk out of `naiveMerge`. */

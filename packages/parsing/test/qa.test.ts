@@ -46,8 +46,8 @@ beforeAll(async () => {
 });
 
 describe("parser 'qa'", () => {
-  it('is planned for spreadsheets, CSV, text and Markdown; other formats fall back to naive', () => {
-    for (const f of ['table', 'text', 'markdown']) expect(planParser('qa', f)).toEqual({ method: 'qa' });
+  it('is planned for spreadsheets, CSV, text, Markdown and DOCX; other formats fall back to naive', () => {
+    for (const f of ['table', 'text', 'markdown', 'docx']) expect(planParser('qa', f)).toEqual({ method: 'qa' });
     expect(planParser('qa', 'pdf')).toEqual({ method: 'naive', note: "parser 'qa' does not read pdf files; chunked with 'naive'" });
   });
 
@@ -118,10 +118,30 @@ describe("parser 'qa'", () => {
     expect(doc.notes).toEqual([]);
   });
 
-  it('falls back to naive for DOCX, with the framework note', async () => {
-    const data = await makeDocx([{ heading: 1, text: 'How?' }, { paragraph: 'Like this.' }]);
-    const doc = await parseDocument({ name: 'faq.docx', data, parserId: 'qa' });
-    expect(doc.method).toBeUndefined();
-    expect(doc.notes).toEqual(["parser 'qa' does not read docx files; chunked with 'naive'"]);
+  it('reads DOCX Heading paragraphs as questions (nested ones joined) and tables as chunks of their own, as RAGFlow', async () => {
+    const data = await makeDocx([
+      { heading: 1, text: 'Product' },
+      { heading: 2, text: 'How do I start?' },
+      { paragraph: 'Press start.' },
+      { bullet: 'then wait' },
+      { heading: 2, text: 'What does it cost?' },
+      { table: [['Plan', 'Price'], ['Free', '0'], ['Same', 'Same']] },
+      { paragraph: 'See the table.' },
+      { heading: 1, text: 'Blank' },
+      { paragraph: '' },
+      { heading: 1, text: 'Last' },
+      { paragraph: 'A: Bye.' },
+    ]);
+    const { doc, chunks } = await qaChunks('faq.docx', data);
+    expect(doc.notes).toEqual([]);
+    expect(chunks).toHaveLength(5);
+    const table = "<table><tr><td>Plan</td><td>Price</td></tr><tr><td>Free</td><td>0</td></tr><tr><td colspan='2'>Same</td></tr></table>";
+    const ltks = tokenize(table.replace(/<\/?(table|td|caption|tr|th)( [^<>]{0,12})?>/g, ' '));
+    expect(chunks[0]).toMatchObject({ content_with_weight: table, content_ltks: ltks, doc_type_kwd: 'table' });
+    expectQaFields(chunks[1]!, 'Question: Product\nHow do I start?\tAnswer: Press start.\nthen wait', 'Product\nHow do I start?', 0);
+    expectQaFields(chunks[2]!, 'Question: Product\nWhat does it cost?\tAnswer: See the table.', 'Product\nWhat does it cost?', 1);
+    // a blank paragraph is an answer for RAGFlow (its answer text is "\n", empty once stripped)
+    expectQaFields(chunks[3]!, 'Question: Blank\tAnswer: ', 'Blank', 2);
+    expectQaFields(chunks[4]!, 'Question: Last\tAnswer: Bye.', 'Last', 3);
   });
 });

@@ -8,6 +8,7 @@ import type { FormatInput, FormatParser } from '../formats/format.js';
 import { sheetRows } from '../formats/table.js';
 import type { MergedChunk, ParsedDocument, Section } from '../types.js';
 import type { ChunkMethodModule } from './method.js';
+import { parseQaDocx } from './qa-docx.js';
 
 /**
  * RAGFlow's `qa` method (rag/app/qa.py): every question/answer pair is one chunk whose
@@ -16,10 +17,11 @@ import type { ChunkMethodModule } from './method.js';
  * top_int is the pair's row number as RAGFlow counts it. Read here: spreadsheets (first two non-empty
  * cells of each row), CSV/TSV and TXT (two-field lines, other lines continue the answer or are
  * counted as failures) and Markdown (headings are questions, nested headings joined, the body
- * rendered as HTML). DOCX and PDF are not read (they fall back to `naive`).
+ * rendered as HTML) and DOCX (paragraphs in Heading styles are questions; tables are chunks of their
+ * own). PDF is not read (it falls back to `naive`).
  */
 
-type QaKind = 'sheet' | 'csv' | 'txt' | 'markdown';
+type QaKind = 'sheet' | 'csv' | 'txt' | 'markdown' | 'docx';
 
 /** A question/answer pair and the row number RAGFlow gives it (top_int). */
 interface QaPair {
@@ -182,6 +184,47 @@ function markdownPairs(lines: readonly string[]): QaPair[] {
   return pairs;
 }
 
+/**
+ * RAGFlow qa.py's Docx reader: a paragraph in a "Heading 1".."Heading 6" style is a question (nested
+ * headings joined by "\n"), the other paragraphs (blank ones as empty lines) its answer; the pair's
+ * row is its index.
+ */
+function docxPairs(paragraphs: readonly Section[]): QaPair[] {
+  const pairs: QaPair[] = [];
+  let answer = '';
+  const questions: string[] = [];
+  const levels: number[] = [];
+  const push = (): void => {
+    const sum = questions.join('\n');
+    if (sum) pairs.push({ question: sum, answer, row: pairs.length });
+  };
+  for (const p of paragraphs) {
+    const text = p.text.trim() ? p.text.replace(/\u3000/g, ' ').trim() : '';
+    const level = text ? (p.heading ?? 0) : 0;
+    if (!level || level > 6) {
+      answer = `${answer}\n${text}`;
+      continue;
+    }
+    if (answer) {
+      push();
+      answer = '';
+    }
+    while (questions.length > 0 && level <= levels[levels.length - 1]!) {
+      questions.pop();
+      levels.pop();
+    }
+    questions.push(text);
+    levels.push(level);
+  }
+  if (answer) push();
+  return pairs;
+}
+
+/** RAGFlow's tokenize_table on a DOCX table: the table HTML is the chunk, typed "table". */
+function tableChunk(s: Section): MergedChunk {
+  return { text: s.text, tokens: countTokens(s.text), pages: [], positions: [], fields: { doc_type_kwd: 'table' } };
+}
+
 /** RAGFlow qa.py's Excel reader: the first two non-empty cells of a row are Q and A. */
 function sheetPairs(sections: readonly Section[]): { pairs: QaPair[]; fails: string[] } {
   const pairs: QaPair[] = [];
@@ -195,6 +238,7 @@ function sheetPairs(sections: readonly Section[]): { pairs: QaPair[]; fails: str
 }
 
 function kindOf(doc: ParsedDocument): QaKind {
+  if (doc.format === 'docx') return 'docx';
   if (doc.format === 'markdown') return 'markdown';
   if (doc.format === 'text') return 'txt';
   return doc.sections.some((s) => s.cells) ? 'sheet' : 'csv';
@@ -229,6 +273,11 @@ function qaChunks(doc: ParsedDocument, parserConfig: Record<string, unknown>): M
     if (fails.length > 0) doc.notes.push(extractMessage(`Extract pairs: ${pairs.length}. `, fails));
     return pairs.map((p) => pairChunk(p, english));
   }
+  if (kind === 'docx') {
+    // RAGFlow puts the tables first, then the question/answer pairs
+    const tables = doc.sections.filter((s) => s.table).map(tableChunk);
+    return [...tables, ...docxPairs(doc.sections.filter((s) => !s.table)).map((p) => pairChunk(p, english))];
+  }
   const lines = doc.sections.map((s) => s.text);
   if (kind === 'markdown') return markdownPairs(lines).map((p) => pairChunk(p, english));
   const { pairs, fails } = kind === 'csv' ? csvPairs(lines) : txtPairs(lines);
@@ -247,6 +296,7 @@ function qaFormat(named: FormatParser): FormatParser {
     paged: false,
     async parse(input: FormatInput): Promise<ParsedDocument> {
       const { name, data } = input;
+      if (named.id === 'docx') return parseQaDocx(input);
       if (named.id === 'table' && (looksLikeZip(data) || looksLikeOle2(data))) {
         const sections: Section[] = [];
         let sheet: string | undefined;
@@ -273,7 +323,7 @@ function qaFormat(named: FormatParser): FormatParser {
 
 export const qaMethod: ChunkMethodModule = {
   id: 'qa',
-  readsFormat: (formatId) => formatId === 'table' || formatId === 'text' || formatId === 'markdown',
+  readsFormat: (formatId) => formatId === 'table' || formatId === 'text' || formatId === 'markdown' || formatId === 'docx',
   formatFor: qaFormat,
   chunk: qaChunks,
 };
