@@ -52,4 +52,12 @@ export interface ParsedDocument {
   chunkMode?: ChunkMode;
   /** the chunking method of methods/ that chunks this document, when it is not one of naive / table / one */
   method?: string;
+  /** an e-mail's attachments, each parsed by its own format and chunked with `naive` (the `email` method appends them) */
+  attachments?: EmailAttachment[];
+}
+
+/** One attachment of an e-mail message: its file name and its chunks. */
+export interface EmailAttachment {
+  name: string;
+  chunks: MergedChunk[];
 }
