@@ -2,13 +2,13 @@ import { fileTypeFromBuffer } from 'file-type';
 import { decodeText } from '../decode.js';
 import { ParseError } from '../errors.js';
 import { docxFormat } from './docx.js';
-import { emlFormat, looksLikeMessage } from './eml.js';
 import type { FormatParser } from './format.js';
 import { htmlFormat } from './html.js';
 import { FORMATS, extensionOf, formatFor, supportedExtensions } from './index.js';
 import { jsonFormat, jsonlFormat } from './json.js';
 import { markdownFormat } from './markdown.js';
 import { pdfFormat } from './pdf.js';
+import { pptxFormat } from './pptx.js';
 import { tableFormat } from './table.js';
 import { textFormat } from './text.js';
 
@@ -44,6 +44,7 @@ const SIGNATURE_FORMATS = new Map<string, FormatParser>([
   ['docx', docxFormat],
   ['xlsx', tableFormat],
   ['xlsm', tableFormat],
+  ['pptx', pptxFormat],
 ]);
 
 /**
@@ -52,7 +53,7 @@ const SIGNATURE_FORMATS = new Map<string, FormatParser>([
  * and say what is wrong, so such a name keeps its format.
  */
 const OFFICE_CONTAINERS = new Set(['zip', 'cfb']);
-const OFFICE_FORMATS = new Set<FormatParser>([docxFormat, tableFormat]);
+const OFFICE_FORMATS = new Set<FormatParser>([docxFormat, tableFormat, pptxFormat]);
 
 async function signatureOf(bytes: Uint8Array): Promise<{ ext: string; mime: string } | undefined> {
   try {
@@ -151,7 +152,6 @@ export function guessTextFormat(text: string, complete = true): FormatParser {
   const lead = text.replace(/^\uFEFF/, '').trimStart();
   if (HTML_START.test(lead)) return htmlFormat;
   if ((lead.startsWith('{') || lead.startsWith('[')) && jsonPrefix(lead, complete)) return jsonFormat;
-  if (looksLikeMessage(lead, complete)) return emlFormat;
   const lines = wholeLines(lead, complete);
   if (lines.length > 0 && (lines.length >= 2 || !complete) && lines.every(isJsonContainer)) return jsonlFormat;
   if (looksDelimited(lines)) return tableFormat;
