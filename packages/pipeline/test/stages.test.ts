@@ -113,6 +113,15 @@ describe('parser stage', () => {
     expect(ctx.workingCalls).toBeGreaterThanOrEqual(batches.length);
   });
 
+  it("chunks with the task's method in the knowledge base's language (qa: RAGFlow's Chinese prefixes, tokens of the question)", async () => {
+    const task = w.task('faq.txt', { parser_id: 'qa', language: 'Chinese', parser_config: {} });
+    await w.store.put(task.bucket, task.location, Buffer.from('如何重置密码？\t在设置页面点击重置。\n怎样导出数据？\t使用导出按钮。\n'));
+    await parser()(w.taskMessage(task), w.ctx());
+    const chunks = (await readChunkBatches()).flatMap((b) => b.msg.chunks);
+    expect(chunks.map((c) => c.content_with_weight)).toEqual(['问题：如何重置密码？\t回答：在设置页面点击重置。', '问题：怎样导出数据？\t回答：使用导出按钮。']);
+    expect(chunks[0]!.content_ltks).toBe(tokenize('如何重置密码？'));
+  });
+
   it('publishes nothing new when the same task is parsed again (message ids dedupe every message)', async () => {
     const task = parseTask();
     await w.store.put(task.bucket, task.location, Buffer.from(MARKDOWN));

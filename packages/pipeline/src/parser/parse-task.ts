@@ -132,8 +132,9 @@ export function createParseHandler(deps: ParseStageDeps) {
         toPage: task.to_page,
         maxBytes: limits.maxFileBytes,
       });
-      // chunk mode from the parser plan: naive merge, one chunk per table row, or the whole document
-      const merged = chunkDocument(doc, task.parser_config);
+      // chunk mode from the parser plan: naive merge, one chunk per table row, the whole document, or a
+      // method of its own; methods read the knowledge base language as RAGFlow passes `lang` (qa's prefixes)
+      const merged = chunkDocument(doc, { language: task.language, ...task.parser_config });
       const built = buildChunks(
         { doc_id: task.doc_id, kb_id: task.kb_id, doc_name: task.doc_name, parser_config: task.parser_config, pagerank: task.pagerank },
         merged,
