@@ -13,12 +13,17 @@ describe('planParser', () => {
     expect(planParser('', 'text')).toEqual({ method: 'naive' });
   });
 
-  it.each(['manual', 'paper', 'book', 'laws', 'resume', 'picture', 'audio', 'email', 'tag', 'knowledge_graph'])(
+  it.each(['manual', 'paper', 'book', 'laws', 'resume', 'picture', 'audio', 'tag', 'knowledge_graph'])(
     "falls back to naive for '%s' on a document, with a note",
     (id) => {
       expect(planParser(id, 'docx')).toEqual({ method: 'naive', note: `parser '${id}' is not supported by Ragline; chunked with 'naive'` });
     },
   );
+
+  it('chunks email on an .eml file with the email method, and falls back for it on other files', () => {
+    expect(planParser('email', 'eml')).toEqual({ method: 'email' });
+    expect(planParser('email', 'docx')).toEqual({ method: 'naive', note: "parser 'email' does not read docx files; chunked with 'naive'" });
+  });
 
   it('chunks qa on a table file with the qa method, and falls back for table on a non-table file', () => {
     expect(planParser('qa', 'table')).toEqual({ method: 'qa' });

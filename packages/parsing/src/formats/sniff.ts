@@ -2,6 +2,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import { decodeText } from '../decode.js';
 import { ParseError } from '../errors.js';
 import { docxFormat } from './docx.js';
+import { emlFormat, looksLikeMessage } from './eml.js';
 import type { FormatParser } from './format.js';
 import { htmlFormat } from './html.js';
 import { FORMATS, extensionOf, formatFor, supportedExtensions } from './index.js';
@@ -152,6 +153,7 @@ export function guessTextFormat(text: string, complete = true): FormatParser {
   const lead = text.replace(/^\uFEFF/, '').trimStart();
   if (HTML_START.test(lead)) return htmlFormat;
   if ((lead.startsWith('{') || lead.startsWith('[')) && jsonPrefix(lead, complete)) return jsonFormat;
+  if (looksLikeMessage(lead, complete)) return emlFormat;
   const lines = wholeLines(lead, complete);
   if (lines.length > 0 && (lines.length >= 2 || !complete) && lines.every(isJsonContainer)) return jsonlFormat;
   if (looksDelimited(lines)) return tableFormat;

@@ -1,3 +1,4 @@
+import { emailMethod } from './email.js';
 import type { ChunkMethodModule } from './method.js';
 import { presentationMethod } from './presentation.js';
 import { qaMethod } from './qa.js';
@@ -5,6 +6,7 @@ import { qaMethod } from './qa.js';
 /** Every chunking method beyond naive / table / one, by RAGFlow parser_id. */
 export const METHODS: readonly ChunkMethodModule[] = [
   qaMethod,
+  emailMethod,
   presentationMethod,
 ];
 
