@@ -14,6 +14,18 @@ const VISUAL = new Set(['jpg', 'jpeg', 'png', 'tif', 'gif', 'pcx', 'tga', 'exif'
 const AURAL = new Set(['wav', 'flac', 'ape', 'alac', 'wavpack', 'wv', 'mp3', 'aac', 'ogg', 'vorbis', 'opus']);
 const TABLE = new Set(['csv', 'tsv', 'xlsx', 'xls']);
 
+/**
+ * The parser a file gets when it is uploaded: RAGFlow's FileService.get_parser gives slides the
+ * presentation method and mail the email method whatever the knowledge base's parser; Ragline also
+ * reads spreadsheets row by row. `sniffed` is the format id when the bytes, not the name, chose it.
+ */
+export function parserForUpload(ext: string, sniffed: string | undefined, kbParser: string): string {
+  if (TABLE.has(ext) || sniffed === 'table') return 'table';
+  if (['ppt', 'pptx', 'pages'].includes(ext) || sniffed === 'pptx') return 'presentation';
+  if (['msg', 'eml'].includes(ext) || sniffed === 'eml') return 'email';
+  return kbParser;
+}
+
 /** RAGFlow's document.type for a file name (api/utils/file_utils.filename_type). */
 export function documentType(name: string): 'pdf' | 'doc' | 'visual' | 'aural' {
   const ext = extname(name).slice(1).toLowerCase();
@@ -147,7 +159,7 @@ export async function ingestFiles(
     await deps.store.put(kb.id, location, data);
     // a file whose bytes chose its format (no extension, or a misleading one) is typed by them
     const byBytes = by === 'content';
-    const parserId = opts.parserId ?? (TABLE.has(ext) || (byBytes && format.id === 'table') ? 'table' : kb.parser_id);
+    const parserId = opts.parserId ?? parserForUpload(ext, byBytes ? format.id : undefined, kb.parser_id);
     const doc = await deps.taskdb.createDocument({
       kbId: kb.id,
       name,

@@ -8,7 +8,7 @@ import { pdfPageCount } from '@ragline/parsing';
 import { dropDatabase } from '@ragline/taskdb/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliEnv, embdIdFor, openClients, type Clients } from '../src/context.js';
-import { IngestRefusedError, checkFiles, ingestFiles, type IngestDeps } from '../src/ingest.js';
+import { IngestRefusedError, checkFiles, ingestFiles, parserForUpload, type IngestDeps } from '../src/ingest.js';
 
 const id = randomBytes(4).toString('hex');
 const dataDir = mkdtempSync(join(tmpdir(), `ragline-ingest-${id}-`));
@@ -50,6 +50,19 @@ afterAll(async () => {
   await c?.close();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(filesDir, { recursive: true, force: true });
+});
+
+describe('the parser an uploaded file gets', () => {
+  it("is RAGFlow's get_parser: slides -> presentation, mail -> email, else the knowledge base's; spreadsheets read as tables", () => {
+    expect(parserForUpload('pptx', undefined, 'naive')).toBe('presentation');
+    expect(parserForUpload('eml', undefined, 'naive')).toBe('email');
+    expect(parserForUpload('', 'eml', 'naive')).toBe('email');
+    expect(parserForUpload('', 'pptx', 'qa')).toBe('presentation');
+    expect(parserForUpload('xlsx', undefined, 'naive')).toBe('table');
+    expect(parserForUpload('txt', 'table', 'naive')).toBe('table');
+    expect(parserForUpload('md', 'markdown', 'qa')).toBe('qa');
+    expect(parserForUpload('docx', undefined, 'laws')).toBe('laws');
+  });
 });
 
 describe('ragline ingest checks every file before enqueuing any', () => {
