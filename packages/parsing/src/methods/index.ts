@@ -2,12 +2,14 @@ import { emailMethod } from './email.js';
 import type { ChunkMethodModule } from './method.js';
 import { presentationMethod } from './presentation.js';
 import { qaMethod } from './qa.js';
+import { tagMethod } from './tag.js';
 
 /** Every chunking method beyond naive / table / one, by RAGFlow parser_id. */
 export const METHODS: readonly ChunkMethodModule[] = [
   qaMethod,
   emailMethod,
   presentationMethod,
+  tagMethod,
 ];
 
 export function methodFor(parserId: string): ChunkMethodModule | undefined {

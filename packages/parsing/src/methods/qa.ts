@@ -1,14 +1,11 @@
 import { marked } from 'marked';
 import { countTokens } from '@ragline/tokenizer';
 import { fineGrainedTokenize, tokenize } from '@ragline/rag-tokenizer';
-import { looksLikeOle2, looksLikeZip } from '../archive.js';
-import { decodeText } from '../decode.js';
-import { ParseError } from '../errors.js';
 import type { FormatInput, FormatParser } from '../formats/format.js';
-import { sheetRows } from '../formats/table.js';
 import type { MergedChunk, ParsedDocument, Section } from '../types.js';
 import type { ChunkMethodModule } from './method.js';
 import { parseQaDocx } from './qa-docx.js';
+import { csvRecord, extractMessage, readRows, sheetPairs, type RowPair } from './rows.js';
 
 /**
  * RAGFlow's `qa` method (rag/app/qa.py): every question/answer pair is one chunk whose
@@ -23,25 +20,13 @@ import { parseQaDocx } from './qa-docx.js';
 
 type QaKind = 'sheet' | 'csv' | 'txt' | 'markdown' | 'docx';
 
-/** A question/answer pair and the row number RAGFlow gives it (top_int). */
-interface QaPair {
-  question: string;
-  answer: string;
-  row: number;
-}
-
 /** RAGFlow's rmPrefix: a leading "Q:", "Answer:", "问题：", ... label is dropped. */
 export function rmPrefix(text: string): string {
   return text.trim().replace(/^(问题|答案|回答|user|assistant|Q|A|Question|Answer|问|答)[\t:： ]+/i, '');
 }
 
-/** RAGFlow's progress message when rows failed: "Extract Q&A: 3" then the failure count and the first failed lines (no separator, as RAGFlow writes it). */
-function extractMessage(head: string, fails: readonly string[]): string {
-  return `${head}${fails.length} failure, line: ${fails.slice(0, 3).join(',')}...`;
-}
-
 /** RAGFlow qa.py on .txt: tab or comma (whichever splits more lines in two) separates Q from A. */
-function txtPairs(lines: readonly string[]): { pairs: QaPair[]; fails: string[] } {
+function txtPairs(lines: readonly string[]): { pairs: RowPair[]; fails: string[] } {
   let comma = 0;
   let tab = 0;
   for (const line of lines) {
@@ -49,7 +34,7 @@ function txtPairs(lines: readonly string[]): { pairs: QaPair[]; fails: string[] 
     if (line.split('\t').length === 2) tab++;
   }
   const delimiter = tab >= comma ? '\t' : ',';
-  const pairs: QaPair[] = [];
+  const pairs: RowPair[] = [];
   const fails: string[] = [];
   let question = '';
   let answer = '';
@@ -68,53 +53,10 @@ function txtPairs(lines: readonly string[]): { pairs: QaPair[]; fails: string[] 
   return { pairs, fails };
 }
 
-/**
- * One record of Python's csv.reader (excel dialect, non-strict) over `lines` from line `start`:
- * the fields and the line after the record. A blank line is a record with no fields.
- */
-function csvRecord(lines: readonly string[], start: number, delimiter: string): { fields: string[]; next: number } {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false; // inside a quoted part
-  let started = false; // the current field has a character (a quote opens a field only at its start)
-  let i = start;
-  let line = (lines[i] ?? '').replace(/\r$/, '');
-  if (line === '') return { fields, next: i + 1 };
-  for (;;) {
-    for (let c = 0; c < line.length; c++) {
-      const ch = line[c]!;
-      if (quoted) {
-        if (ch === '"') {
-          if (line[c + 1] === '"') {
-            field += '"';
-            c++;
-          } else quoted = false;
-        } else field += ch;
-      } else if (ch === delimiter) {
-        fields.push(field);
-        field = '';
-        started = false;
-      } else if (ch === '"' && !started) {
-        quoted = true;
-        started = true;
-      } else {
-        field += ch;
-        started = true;
-      }
-    }
-    i++;
-    if (!quoted || i >= lines.length) break;
-    field += '\n';
-    line = (lines[i] ?? '').replace(/\r$/, '');
-  }
-  fields.push(field);
-  return { fields, next: i };
-}
-
 /** RAGFlow qa.py on .csv: tab when any line has one, else comma; a record of two fields is a pair. */
-function csvPairs(lines: readonly string[]): { pairs: QaPair[]; fails: string[] } {
+function csvPairs(lines: readonly string[]): { pairs: RowPair[]; fails: string[] } {
   const delimiter = lines.some((l) => l.includes('\t')) ? '\t' : ',';
-  const pairs: QaPair[] = [];
+  const pairs: RowPair[] = [];
   const fails: string[] = [];
   let question = '';
   let answer = '';
@@ -150,8 +92,8 @@ function renderMarkdown(text: string): string {
  * RAGFlow qa.py on Markdown: a heading of level 1..6 (outside ``` fences) is a question; the lines
  * until the next heading are its answer. Nested headings make one question, joined by "\n".
  */
-function markdownPairs(lines: readonly string[]): QaPair[] {
-  const pairs: QaPair[] = [];
+function markdownPairs(lines: readonly string[]): RowPair[] {
+  const pairs: RowPair[] = [];
   let answer = '';
   const questions: string[] = [];
   const levels: number[] = [];
@@ -189,8 +131,8 @@ function markdownPairs(lines: readonly string[]): QaPair[] {
  * headings joined by "\n"), the other paragraphs (blank ones as empty lines) its answer; the pair's
  * row is its index.
  */
-function docxPairs(paragraphs: readonly Section[]): QaPair[] {
-  const pairs: QaPair[] = [];
+function docxPairs(paragraphs: readonly Section[]): RowPair[] {
+  const pairs: RowPair[] = [];
   let answer = '';
   const questions: string[] = [];
   const levels: number[] = [];
@@ -225,18 +167,6 @@ function tableChunk(s: Section): MergedChunk {
   return { text: s.text, tokens: countTokens(s.text), pages: [], positions: [], fields: { doc_type_kwd: 'table' } };
 }
 
-/** RAGFlow qa.py's Excel reader: the first two non-empty cells of a row are Q and A. */
-function sheetPairs(sections: readonly Section[]): { pairs: QaPair[]; fails: string[] } {
-  const pairs: QaPair[] = [];
-  const fails: string[] = [];
-  for (const s of sections) {
-    const [q = '', a = ''] = (s.cells ?? []).filter((c) => c !== '');
-    if (q && a) pairs.push({ question: q, answer: a, row: pairs.length });
-    else fails.push(String((s.row ?? 0) + 1));
-  }
-  return { pairs, fails };
-}
-
 function kindOf(doc: ParsedDocument): QaKind {
   if (doc.format === 'docx') return 'docx';
   if (doc.format === 'markdown') return 'markdown';
@@ -251,7 +181,7 @@ function isEnglish(parserConfig: Record<string, unknown>): boolean {
 }
 
 /** RAGFlow's beAdoc: the chunk of one pair. */
-function pairChunk(pair: QaPair, english: boolean): MergedChunk {
+function pairChunk(pair: RowPair, english: boolean): MergedChunk {
   const qprefix = english ? 'Question: ' : '问题：';
   const aprefix = english ? 'Answer: ' : '回答：';
   const text = `${qprefix}${rmPrefix(pair.question)}\t${aprefix}${rmPrefix(pair.answer)}`;
@@ -295,28 +225,8 @@ function qaFormat(named: FormatParser): FormatParser {
     extensions: named.extensions,
     paged: false,
     async parse(input: FormatInput): Promise<ParsedDocument> {
-      const { name, data } = input;
       if (named.id === 'docx') return parseQaDocx(input);
-      if (named.id === 'table' && (looksLikeZip(data) || looksLikeOle2(data))) {
-        const sections: Section[] = [];
-        let sheet: string | undefined;
-        let row = 0;
-        for await (const r of sheetRows(name, data, input.archiveLimits, (t) => t)) {
-          if (r.sheet !== sheet) {
-            sheet = r.sheet;
-            row = 0;
-          }
-          // a row the reader leaves out is blank; openpyxl lists it, and RAGFlow counts it as a failure
-          while (r.number !== undefined && row < r.number - 1) sections.push({ text: '', cells: [], row: row++ });
-          sections.push({ text: r.cells.join('\t'), cells: r.cells, row: row++ });
-        }
-        if (sections.length === 0) throw new ParseError('empty', `empty file: ${name} has no rows`);
-        return { sections, format: named.id, notes: [] };
-      }
-      const { text, encoding, replaced } = decodeText(data, name);
-      const notes = replaced > 0 ? [`${replaced} undecodable byte sequence(s) replaced while decoding ${encoding}`] : [];
-      const sections = text.split('\n').map((line, row) => ({ text: line, row }));
-      return { sections, format: named.id, encoding, notes };
+      return readRows(named, input);
     },
   };
 }
