@@ -1,6 +1,8 @@
 import type { ChunkInput } from '@ragline/contracts';
 import { chunkId } from './hash.js';
 import { fineGrainedTokenize, tokenize } from '@ragline/rag-tokenizer';
+import { countTokens } from '@ragline/tokenizer';
+import { childDelimiterPattern, momId, momText, splitChildren } from './children.js';
 import type { MergedChunk } from './types.js';
 
 /** The task fields chunk documents are built from (a subset of TaskContext). */
@@ -11,6 +13,11 @@ export interface ChunkTask {
   parser_config?: Record<string, unknown>;
   /** knowledge base pagerank; written as `pagerank_fea` when > 0, as RAGFlow does */
   pagerank?: number;
+  /**
+   * chunking method; only `naive` makes child chunks from `parser_config.children_delimiter`,
+   * as in RAGFlow (other methods ignore it)
+   */
+  parser_id?: string;
 }
 
 const TABLE_TAGS = /<\/?(table|td|caption|tr|th)( [^<>]{0,12})?>/g;
@@ -57,34 +64,45 @@ export function buildChunks(task: ChunkTask, merged: readonly MergedChunk[], now
   const create_timestamp_flt = now.getTime() / 1000;
   const pagerank = task.pagerank && task.pagerank > 0 ? { pagerank_fea: Math.trunc(task.pagerank) } : {};
 
+  // RAGFlow naive: children_delimiter cuts every text chunk (not tables or images) into children.
+  const childPattern = task.parser_id === 'naive' ? childDelimiterPattern(task.parser_config?.['children_delimiter']) : '';
+
   const seen = new Set<string>();
   const out: ChunkInput[] = [];
   merged.forEach((chunk, ii) => {
-    const id = chunkId(chunk.text, task.doc_id);
-    if (seen.has(id)) return;
-    seen.add(id);
-    const content_ltks = tokenize(chunk.text.replace(TABLE_TAGS, ' '));
     // Non-PDF chunks carry their index as page and coordinates (RAGFlow: add_positions(d, [[ii]*5])).
     const poss = chunk.positions.length > 0 ? chunk.positions : [[ii, ii, ii, ii, ii]];
-    out.push({
-      id,
-      doc_id: task.doc_id,
-      kb_id: task.kb_id,
-      docnm_kwd: task.doc_name,
-      title_tks,
-      title_sm_tks,
-      content_with_weight: chunk.text,
-      content_ltks,
-      content_sm_ltks: fineGrainedTokenize(content_ltks),
-      ...positionFields(poss),
-      important_kwd: [],
-      create_time,
-      create_timestamp_flt,
-      img_id: '',
-      token_count: chunk.tokens,
-      ...pagerank,
-      ...chunk.fields,
-    });
+    const docType = chunk.fields?.['doc_type_kwd'];
+    const split = childPattern !== '' && docType !== 'table' && docType !== 'image';
+    const mom = split ? momText(chunk.text) : '';
+    const pieces = split ? splitChildren(chunk.text, childPattern) : [chunk.text];
+    for (const text of pieces) {
+      const id = chunkId(text, task.doc_id);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const content_ltks = tokenize(text.replace(TABLE_TAGS, ' '));
+      out.push({
+        id,
+        doc_id: task.doc_id,
+        kb_id: task.kb_id,
+        docnm_kwd: task.doc_name,
+        title_tks,
+        title_sm_tks,
+        content_with_weight: text,
+        content_ltks,
+        content_sm_ltks: fineGrainedTokenize(content_ltks),
+        ...positionFields(poss),
+        important_kwd: [],
+        create_time,
+        create_timestamp_flt,
+        img_id: '',
+        token_count: split ? countTokens(text) : chunk.tokens,
+        ...pagerank,
+        ...chunk.fields,
+        // a child: its parent's text and id (RAGFlow sets mom_id in insert_chunks: xxh64 of the text)
+        ...(mom ? { mom_with_weight: mom, mom_id: momId(mom) } : {}),
+      });
+    }
   });
   return out;
 }

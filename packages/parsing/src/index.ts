@@ -63,4 +63,5 @@ export {
 export { planParser, chunkDocument, isTableFile, CHUNK_MODE, type BuiltinMethod, type ChunkMethod, type ParserPlan } from './parsers.js';
 export { METHODS, methodFor, type ChunkMethodModule } from './methods/index.js';
 export { buildChunks, formatCreateTime, type ChunkTask } from './chunks.js';
+export { childDelimiterPattern, splitChildren, momText, momId, parentRecords } from './children.js';
 export type { Section, MergedChunk, ParsedDocument, Position, ChunkMode } from './types.js';
