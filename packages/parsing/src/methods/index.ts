@@ -1,4 +1,6 @@
+import { bookMethod } from './book.js';
 import { emailMethod } from './email.js';
+import { lawsMethod } from './laws.js';
 import type { ChunkMethodModule } from './method.js';
 import { presentationMethod } from './presentation.js';
 import { qaMethod } from './qa.js';
@@ -9,6 +11,8 @@ export const METHODS: readonly ChunkMethodModule[] = [
   qaMethod,
   emailMethod,
   presentationMethod,
+  lawsMethod,
+  bookMethod,
   tagMethod,
 ];
 
