@@ -16,6 +16,7 @@ a checkout given on the command line with their heavy imports replaced by stand-
 
     cd packages/parsing && /usr/bin/python3 golden/make_laws_book_golden.py --ragflow /tmp/ref/ragflow \
         --out test/data/laws-book-golden.json
+    (after node golden/make_laws_docx.mjs test/fixtures/laws-book)
 """
 import argparse
 import importlib.util
@@ -236,9 +237,11 @@ def main():
                     continue
                 res = mod.chunk(name, binary=text.encode("utf-8"), lang=lang, callback=cb, parser_config=dict(cfg))
                 cases.append({"name": name, "method": method, "language": lang, "parser_config": cfg, "text": key, "chunks": texts_of(res)})
-    docx = os.path.join(os.path.dirname(HERE), "test/fixtures/laws-book/laws.docx")
-    res = laws.tokenize_chunks(laws.Docx()(docx), {}, False, None, language="Chinese")
-    cases.append({"name": "laws.docx", "method": "laws", "language": "Chinese", "parser_config": {}, "file": "test/fixtures/laws-book/laws.docx", "chunks": texts_of(res)})
+    for name, lang in (("laws.docx", "Chinese"), ("laws-en.docx", "English")):
+        file = f"test/fixtures/laws-book/{name}"
+        with open(os.path.join(os.path.dirname(HERE), file), "rb") as f:
+            res = laws.chunk(name, binary=f.read(), lang=lang, callback=cb)
+        cases.append({"name": name, "method": "laws", "language": lang, "parser_config": {}, "file": file, "chunks": texts_of(res)})
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump({"generator": "golden/make_laws_book_golden.py", "texts": texts, "cases": cases}, f, ensure_ascii=False, indent=1)
         f.write("\n")

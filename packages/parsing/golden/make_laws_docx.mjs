@@ -1,10 +1,11 @@
-// Writes the DOCX the laws golden data is made from (test/fixtures/laws-book/laws.docx), with the
-// `docx` library people write Word files with: Word heading styles, 第…条 / （一） bullets, a table.
+// Writes the DOCX files the laws golden data is made from (into the folder given, laws.docx and
+// laws-en.docx), with the `docx` library people write Word files with: Word heading styles,
+// 第…条 / （一） bullets and tables; English headings over plain paragraphs without bullets.
 import { writeFileSync } from 'node:fs';
 import { Document, HeadingLevel, Packer, Paragraph, Table, TableCell, TableRow } from 'docx';
 
 const H = { 1: HeadingLevel.HEADING_1, 2: HeadingLevel.HEADING_2, 3: HeadingLevel.HEADING_3 };
-const blocks = [
+const zh = [
   [1, '中华人民共和国示例管理法'],
   [0, '目录'],
   [2, '第一章 总则'],
@@ -16,6 +17,7 @@ const blocks = [
   [2, '第二章 登记'],
   [3, '第一节 一般规定'],
   [0, '第三条 登记机关应当依法办理登记。'],
+  ['table', [['事项', '期限'], ['变更', '十日']]],
   [0, '第四条 登记应当公开。'],
   [3, '第二节 特别规定'],
   [0, '第五条 特别登记由国务院规定。'],
@@ -24,6 +26,19 @@ const blocks = [
   [0, '附表：登记期限'],
   ['table', [['事项', '期限'], ['登记', '十五日']]],
 ];
+const en = [
+  [1, 'Community Guidelines'],
+  [0, 'These guidelines apply to every member of the community.'],
+  [2, 'Scope'],
+  [0, 'They cover the forum, the chat and the issue tracker.'],
+  [2, 'Conduct'],
+  [0, 'Be kind, be patient, assume good faith.'],
+  ['table', [['Channel', 'Moderator'], ['Forum', 'Alice'], ['Chat', 'Bob']]],
+  [0, 'Report problems to the moderators.'],
+  [1, 'Enforcement'],
+  [0, 'Moderators may remove posts that break these guidelines.'],
+];
+const write = async (blocks, file) => {
 const children = blocks.map(([level, text]) =>
   level === 'table'
     ? new Table({ rows: text.map((cells) => new TableRow({ children: cells.map((c) => new TableCell({ children: [new Paragraph(c)] })) })) })
@@ -32,4 +47,7 @@ const children = blocks.map(([level, text]) =>
       : new Paragraph({ text, heading: H[level] }),
 );
 const doc = new Document({ sections: [{ children }] });
-writeFileSync(process.argv[2], new Uint8Array(await Packer.toBuffer(doc)));
+writeFileSync(`${process.argv[2]}/${file}`, new Uint8Array(await Packer.toBuffer(doc)));
+};
+await write(zh, 'laws.docx');
+await write(en, 'laws-en.docx');
