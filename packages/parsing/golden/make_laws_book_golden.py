@@ -236,12 +236,12 @@ def main():
                 if method == "book" and not name.endswith(".txt"):
                     continue
                 res = mod.chunk(name, binary=text.encode("utf-8"), lang=lang, callback=cb, parser_config=dict(cfg))
-                cases.append({"name": name, "method": method, "language": lang, "parser_config": cfg, "text": key, "chunks": texts_of(res)})
+                cases.append({"name": name, "method": method, "language": lang, "parser_config": cfg, "text": key, "chunks": texts_of(res), "page_num_int": [d.get("page_num_int") for d in res]})
     for name, lang in (("laws.docx", "Chinese"), ("laws-en.docx", "English")):
         file = f"test/fixtures/laws-book/{name}"
         with open(os.path.join(os.path.dirname(HERE), file), "rb") as f:
             res = laws.chunk(name, binary=f.read(), lang=lang, callback=cb)
-        cases.append({"name": name, "method": "laws", "language": lang, "parser_config": {}, "file": file, "chunks": texts_of(res)})
+        cases.append({"name": name, "method": "laws", "language": lang, "parser_config": {}, "file": file, "chunks": texts_of(res), "page_num_int": [d.get("page_num_int") for d in res]})
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump({"generator": "golden/make_laws_book_golden.py", "texts": texts, "cases": cases}, f, ensure_ascii=False, indent=1)
         f.write("\n")

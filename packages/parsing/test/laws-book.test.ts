@@ -13,22 +13,27 @@ interface GoldenCase {
   text?: string;
   file?: string;
   chunks: string[];
+  /** RAGFlow's page_num_int of each chunk (for text: its index among the chunks before blank ones were dropped, plus 1) */
+  page_num_int: number[][];
 }
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const golden = JSON.parse(readFileSync(here('./data/laws-book-golden.json'), 'utf8')) as { texts: Record<string, string>; cases: GoldenCase[] };
 
-async function chunksOf(c: GoldenCase): Promise<string[]> {
+async function chunksOf(c: GoldenCase): Promise<{ texts: string[]; pages: number[][] }> {
   const data = c.file ? new Uint8Array(readFileSync(here(`../${c.file}`))) : new TextEncoder().encode(golden.texts[c.text!]);
   const parserConfig = { ...c.parser_config, language: c.language };
   const doc = await parseDocument({ name: c.name, data, parserId: c.method, parserConfig });
   expect(doc.method).toBe(c.method);
-  return chunkDocument(doc, parserConfig).map((ck) => ck.text);
+  const chunks = chunkDocument(doc, parserConfig);
+  return { texts: chunks.map((ck) => ck.text), pages: chunks.map((ck) => ck.positions.map((p) => p[0]! + 1)) };
 }
 
 describe('laws and book against RAGFlow (golden/make_laws_book_golden.py)', () => {
   it.each(golden.cases.map((c) => [`${c.method} ${c.name}`, c] as const))('%s', async (_, c) => {
-    expect(await chunksOf(c)).toEqual(c.chunks);
+    const { texts, pages } = await chunksOf(c);
+    expect(texts).toEqual(c.chunks);
+    expect(pages).toEqual(c.page_num_int);
   });
 });
 

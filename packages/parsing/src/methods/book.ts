@@ -26,7 +26,7 @@ export function bookTextChunks(lines: readonly string[], parserConfig: Record<st
       chunkTokenNum: Number.isFinite(size) && size >= 1 ? Math.floor(size) : BOOK_CHUNK_TOKEN_NUM,
       delimiter: typeof delimiter === 'string' && delimiter.length > 0 ? delimiter : BOOK_DELIMITER,
     },
-  ).filter((c) => c.text.trim() !== '');
+  ).flatMap((c, ii) => (c.text.trim() === '' ? [] : [{ ...c, positions: c.positions.length > 0 ? c.positions : [[ii, ii, ii, ii, ii]] }]));
 }
 
 /**

@@ -88,11 +88,14 @@ async function inDocumentOrder(input: FormatInput, doc: ParsedDocument): Promise
   return { ...doc, sections };
 }
 
-/** Chunk texts as RAGFlow's tokenize_chunks keeps them (blank ones dropped). */
+/**
+ * Chunk texts as RAGFlow's tokenize_chunks keeps them: blank ones dropped, each chunk's position
+ * its index in the list before that (add_positions(d, [[ii] * 5]) counts the dropped ones too).
+ */
 export function textChunks(texts: readonly string[]): MergedChunk[] {
-  return texts
-    .filter((t) => t.trim() !== '')
-    .map((text) => ({ text, tokens: countTokens(text), pages: [], positions: [] }));
+  return texts.flatMap((text, ii) =>
+    text.trim() === '' ? [] : [{ text, tokens: countTokens(text), pages: [], positions: [[ii, ii, ii, ii, ii]] }],
+  );
 }
 
 /** Below every heading and bullet level: RAGFlow puts a DOCX table into the enclosing section's body. */
