@@ -207,10 +207,14 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
         continue;
       }
       if (!m) continue;
-      if (stopping) {
-        m.nak(0);
+      if (abort.signal.aborted) {
+        // Past the grace period: leave it unsettled for ack wait to bring back to another replica. A
+        // nak would go straight to this process's other pulls still open, each stopping worker
+        // nak'ing it again until max_deliver is used up and the message is stranded.
         break;
       }
+      // A message that arrives after stop began is handled like those in hand (within the grace
+      // period), for the same reason: handing it back at once only bounces it between open pulls.
       inFlight.add(m);
       stats.inFlight++;
       try {

@@ -181,6 +181,38 @@ describe('runConsumer', () => {
     expect(dl!.error.message).toBe('always broken');
   });
 
+  it('handles a message that arrives while it stops instead of bouncing it between its open pulls until max_deliver strands it', async () => {
+    const t = await setup({ maxDeliver: 3 });
+    const pub = new Publisher(t.nc);
+    const deliveries: number[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    // eight workers: one busy (so stop waits), seven with pulls open when the message arrives
+    const stopping = runConsumer({
+      ...onEvents(t),
+      concurrency: 8,
+      maxDeliver: 3,
+      dlqSubject: t.names.subjects.dlq('monitor'),
+      logger,
+      tracer: telemetry.tracer,
+      pullExpiresMs: 5000,
+      handler: async (m, ctx) => {
+        deliveries.push(ctx.deliveryCount);
+        if (m.msg === 'busy') await held;
+      },
+    });
+    await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t1', 'busy'), { msgID: 'busy', taskId: 't1' });
+    await waitFor(() => deliveries.length === 1);
+    const stopped = stopping.stop(10_000);
+    await pub.publish(t.names.subjects.progress, ProgressEvent, progress('t2', 'late'), { msgID: 'late', taskId: 't2' });
+    await waitFor(() => deliveries.length === 2);
+    release();
+    await stopped;
+    // handled once, on its first delivery, and gone from the stream
+    expect(deliveries).toEqual([1, 1]);
+    await waitFor(async () => (await consumerLag(t.jsm, t.names.streams.events, t.names.consumers.monitorEvents)).streamMessages === 0);
+  });
+
   it('on stop hands unfinished work back for another replica', async () => {
     const t = await setup();
     const pub = new Publisher(t.nc);
