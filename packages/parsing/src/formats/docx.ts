@@ -17,35 +17,39 @@ const STYLE_MAP = ["p[style-name='Title'] => h1:fresh", "p[style-name='Subtitle'
  * row a "cell | cell" line. Headers, footers and comments are not part of the body and are left
  * out; footnotes and endnotes come at the end. The zip is checked against the archive limits first.
  */
+/**
+ * A .docx file as Mammoth's HTML, after the checks every reader of Word files needs: a legacy .doc
+ * or a non-zip is refused, the archive's expansion is bounded, and Mammoth's failure is `corrupt`.
+ * Images are left out (never decompressed): only their alt text would be readable.
+ */
+export async function docxToHtml(input: FormatInput, opts: { styleMap: string[]; ignoreEmptyParagraphs: boolean }): Promise<string> {
+  if (looksLikeOle2(input.data)) throw new ParseError('corrupt', oleInsteadOfZip(input.name));
+  if (!looksLikeZip(input.data)) {
+    throw new ParseError(
+      'corrupt',
+      `corrupt file: ${input.name} is not a Word document (a .docx file is a zip archive, and this one does not start like one). Legacy .doc files must be saved as .docx first.`,
+    );
+  }
+  await inspectArchive(input.data, input.name, input.archiveLimits);
+  const buffer = Buffer.from(input.data.buffer, input.data.byteOffset, input.data.byteLength);
+  // loaded on first use: it takes a second to load on a busy machine
+  const { default: mammoth } = await import('mammoth');
+  const noImages = mammoth.images.imgElement(() => Promise.resolve({ src: '' }));
+  try {
+    const result = await mammoth.convertToHtml({ buffer }, { styleMap: opts.styleMap, convertImage: noImages, ignoreEmptyParagraphs: opts.ignoreEmptyParagraphs, externalFileAccess: false });
+    return result.value;
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new ParseError('corrupt', `corrupt file: ${input.name} could not be read as a Word document (${reason})`, { cause });
+  }
+}
+
 export const docxFormat: FormatParser = {
   id: 'docx',
   extensions: ['.docx'],
   paged: false,
   async parse(input: FormatInput): Promise<ParsedDocument> {
-    if (looksLikeOle2(input.data)) throw new ParseError('corrupt', oleInsteadOfZip(input.name));
-    if (!looksLikeZip(input.data)) {
-      throw new ParseError(
-        'corrupt',
-        `corrupt file: ${input.name} is not a Word document (a .docx file is a zip archive, and this one does not start like one). Legacy .doc files must be saved as .docx first.`,
-      );
-    }
-    await inspectArchive(input.data, input.name, input.archiveLimits);
-    const buffer = Buffer.from(input.data.buffer, input.data.byteOffset, input.data.byteLength);
-    // loaded on first use: it takes a second to load on a busy machine
-    const { default: mammoth } = await import('mammoth');
-    // Images are left out of the text (and never decompressed): only their alt text would be readable.
-    const noImages = mammoth.images.imgElement(() => Promise.resolve({ src: '' }));
-    let html: string;
-    try {
-      const result = await mammoth.convertToHtml(
-        { buffer },
-        { styleMap: STYLE_MAP, convertImage: noImages, ignoreEmptyParagraphs: true, externalFileAccess: false },
-      );
-      html = result.value;
-    } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new ParseError('corrupt', `corrupt file: ${input.name} could not be read as a Word document (${reason})`, { cause });
-    }
+    const html = await docxToHtml(input, { styleMap: STYLE_MAP, ignoreEmptyParagraphs: true });
     return { sections: htmlSections(html), format: 'docx', notes: [] };
   },
 };

@@ -1,7 +1,6 @@
 import { parseDocument } from 'htmlparser2';
 import { isTag, isText, type AnyNode, type Element } from 'domhandler';
-import { inspectArchive, looksLikeOle2, looksLikeZip, oleInsteadOfZip } from '../archive.js';
-import { ParseError } from '../errors.js';
+import { docxToHtml } from '../formats/docx.js';
 import type { FormatInput } from '../formats/format.js';
 import type { ParsedDocument, Section } from '../types.js';
 
@@ -110,25 +109,7 @@ function blocks(html: string): { paragraphs: Section[]; tables: Section[] } {
 }
 
 export async function parseQaDocx(input: FormatInput): Promise<ParsedDocument> {
-  if (looksLikeOle2(input.data)) throw new ParseError('corrupt', oleInsteadOfZip(input.name));
-  if (!looksLikeZip(input.data)) {
-    throw new ParseError('corrupt', `corrupt file: ${input.name} is not a Word document (a .docx file is a zip archive, and this one does not start like one)`);
-  }
-  await inspectArchive(input.data, input.name, input.archiveLimits);
-  const buffer = Buffer.from(input.data.buffer, input.data.byteOffset, input.data.byteLength);
-  const { default: mammoth } = await import('mammoth');
-  const noImages = mammoth.images.imgElement(() => Promise.resolve({ src: '' }));
-  let html: string;
-  try {
-    const result = await mammoth.convertToHtml(
-      { buffer },
-      { styleMap: STYLE_MAP, convertImage: noImages, ignoreEmptyParagraphs: false, externalFileAccess: false },
-    );
-    html = result.value;
-  } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new ParseError('corrupt', `corrupt file: ${input.name} could not be read as a Word document (${reason})`, { cause });
-  }
+  const html = await docxToHtml(input, { styleMap: STYLE_MAP, ignoreEmptyParagraphs: false });
   const { paragraphs, tables } = blocks(html);
   return { sections: [...tables, ...paragraphs], format: 'docx', notes: [] };
 }

@@ -5,7 +5,7 @@ import type { FormatInput, FormatParser } from '../formats/format.js';
 import type { MergedChunk, ParsedDocument, Section } from '../types.js';
 import type { ChunkMethodModule } from './method.js';
 import { parseQaDocx } from './qa-docx.js';
-import { csvRecord, extractMessage, readRows, sheetPairs, type RowPair } from './rows.js';
+import { csvRecord, extractMessage, readRows, sheetPairs, txtDelimiter, type RowPair } from './rows.js';
 
 /**
  * RAGFlow's `qa` method (rag/app/qa.py): every question/answer pair is one chunk whose
@@ -27,13 +27,7 @@ export function rmPrefix(text: string): string {
 
 /** RAGFlow qa.py on .txt: tab or comma (whichever splits more lines in two) separates Q from A. */
 function txtPairs(lines: readonly string[]): { pairs: RowPair[]; fails: string[] } {
-  let comma = 0;
-  let tab = 0;
-  for (const line of lines) {
-    if (line.split(',').length === 2) comma++;
-    if (line.split('\t').length === 2) tab++;
-  }
-  const delimiter = tab >= comma ? '\t' : ',';
+  const delimiter = txtDelimiter(lines);
   const pairs: RowPair[] = [];
   const fails: string[] = [];
   let question = '';

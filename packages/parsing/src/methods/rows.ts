@@ -19,6 +19,17 @@ export interface RowPair {
 }
 
 /** RAGFlow's progress message when rows failed: "Extract Q&A: 3" then the failure count and the first failed lines (no separator, as RAGFlow writes it). */
+/** RAGFlow's qa.py / tag.py on .txt: tab or comma, whichever splits more lines into exactly two (tab on a tie). */
+export function txtDelimiter(lines: readonly string[]): '\t' | ',' {
+  let comma = 0;
+  let tab = 0;
+  for (const line of lines) {
+    if (line.split(',').length === 2) comma++;
+    if (line.split('\t').length === 2) tab++;
+  }
+  return tab >= comma ? '\t' : ',';
+}
+
 export function extractMessage(head: string, fails: readonly string[]): string {
   return `${head}${fails.length} failure, line: ${fails.slice(0, 3).join(',')}...`;
 }

@@ -3,7 +3,7 @@ import { fineGrainedTokenize, tokenize } from '@ragline/rag-tokenizer';
 import type { FormatInput, FormatParser } from '../formats/format.js';
 import type { MergedChunk, ParsedDocument } from '../types.js';
 import type { ChunkMethodModule } from './method.js';
-import { csvRecord, extractMessage, readRows, sheetPairs, type RowPair } from './rows.js';
+import { csvRecord, extractMessage, readRows, sheetPairs, txtDelimiter, type RowPair } from './rows.js';
 
 /**
  * RAGFlow's `tag` method (rag/app/tag.py), the chunker of a tag knowledge base: every row is a
@@ -34,13 +34,7 @@ export function tagKeywords(tags: string): string[] {
 
 /** tag.py on .txt: tab or comma (whichever splits more lines in two); other lines join the next row's content. */
 function txtRows(lines: readonly string[]): RowPair[] {
-  let comma = 0;
-  let tab = 0;
-  for (const line of lines) {
-    if (line.split(',').length === 2) comma++;
-    if (line.split('\t').length === 2) tab++;
-  }
-  const delimiter = tab >= comma ? '\t' : ',';
+  const delimiter = txtDelimiter(lines);
   const rows: RowPair[] = [];
   let content = '';
   lines.forEach((line, i) => {
