@@ -9,7 +9,7 @@ import { createRedis } from '@ragline/redis-queue';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startRuntime, type StageRuntime } from '../src/runtime/index.js';
-import { REDIS_DB, deletePrefixedKeys, hexId, rand } from './support/stage-env.js';
+import { REDIS_DB, deletePrefixedKeys, rand, testTask, testTaskMessage } from './support/stage-env.js';
 
 /**
  * The runtime's own registration into the shutdown phases, and its drain on real NATS and Redis:
@@ -54,36 +54,7 @@ async function world(stage: 'parser' | 'monitor', more: Record<string, string> =
   return { rt, cfg, names, nc, redis, exit };
 }
 
-function taskMessage(name: string): TaskMessage {
-  const kb = hexId();
-  return {
-    v: 1,
-    kind: 'task',
-    task: {
-      task_id: hexId(),
-      doc_id: hexId(),
-      kb_id: kb,
-      tenant_id: hexId(),
-      task_type: '',
-      from_page: 0,
-      to_page: 100_000_000,
-      priority: 0,
-      retry_count: 1,
-      parser_id: 'naive',
-      parser_config: {},
-      doc_name: name,
-      doc_type: 'doc',
-      bucket: kb,
-      location: name,
-      size: 0,
-      language: 'English',
-      embd_id: 'BAAI/bge-m3@Builtin',
-      pagerank: 0,
-      received_at: Date.now(),
-    },
-    source: { stream: 'te.0.common', entry_id: '1-0' },
-  };
-}
+const taskMessage = (name: string): TaskMessage => testTaskMessage(testTask(name));
 
 async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;

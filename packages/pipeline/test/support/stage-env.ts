@@ -19,6 +19,38 @@ export const rand = (): string => randomBytes(5).toString('hex');
 /** RAGFlow's ids are uuid4 hex (32 chars). */
 export const hexId = (): string => randomBytes(16).toString('hex');
 
+/** A task as the bridge hands it to the parser: a fresh knowledge base (its bucket) holding `name`. */
+export function testTask(name: string, overrides: Partial<TaskContext> = {}): TaskContext {
+  const kbId = hexId();
+  return {
+    task_id: hexId(),
+    doc_id: hexId(),
+    kb_id: kbId,
+    tenant_id: hexId(),
+    task_type: '',
+    from_page: 0,
+    to_page: 100_000_000,
+    priority: 0,
+    retry_count: 1,
+    parser_id: 'naive',
+    parser_config: {},
+    doc_name: name,
+    doc_type: 'doc',
+    bucket: kbId,
+    location: name,
+    size: 0,
+    language: 'English',
+    embd_id: EMBD_ID,
+    pagerank: 0,
+    received_at: Date.now(),
+    ...overrides,
+  };
+}
+
+export function testTaskMessage(task: TaskContext): TaskMessage {
+  return { v: 1, kind: 'task', task, source: { stream: 'te.0.common', entry_id: '1-0' } };
+}
+
 export const logger: Logger = createLogger({ service: 't', level: 'silent' });
 export const tracer = startTelemetry({ serviceName: 't', env: {} }).tracer;
 
@@ -132,33 +164,8 @@ export async function openStageWorld(): Promise<StageWorld> {
         },
       };
     },
-    task(name, overrides = {}) {
-      const kbId = hexId();
-      return {
-        task_id: hexId(),
-        doc_id: hexId(),
-        kb_id: kbId,
-        tenant_id: hexId(),
-        task_type: '',
-        from_page: 0,
-        to_page: 100_000_000,
-        priority: 0,
-        retry_count: 1,
-        parser_id: 'naive',
-        parser_config: {},
-        doc_name: name,
-        doc_type: 'doc',
-        bucket: kbId,
-        location: name,
-        size: 0,
-        language: 'English',
-        embd_id: EMBD_ID,
-        pagerank: 0,
-        received_at: Date.now(),
-        ...overrides,
-      };
-    },
-    taskMessage: (task) => ({ v: 1, kind: 'task', task, source: { stream: 'te.0.common', entry_id: '1-0' } }),
+    task: testTask,
+    taskMessage: testTaskMessage,
     async read(stream, durable, schema) {
       const pending = (await jsm.consumers.info(stream, durable)).num_pending;
       const out: Received<z.output<typeof schema>>[] = [];
