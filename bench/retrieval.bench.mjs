@@ -18,9 +18,12 @@ const TENANT = 'bench_retrieval';
 
 export async function run() {
   const embedding = await pkg('embedding');
-  // the tokenizer as a service configures it: RAG_WORDNET_SYNONYMS=off compares queries without WordNet synonyms
-  const wordnetSynonyms = !['0', 'false', 'no', 'off'].includes((process.env.RAG_WORDNET_SYNONYMS ?? '').toLowerCase());
-  (await pkg('rag-tokenizer')).configureRagTokenizer({ wordnetSynonyms });
+  // the tokenizer as a service configures it, from the same settings (RAG_WORDNET_SYNONYMS=off compares
+  // queries without WordNet synonyms; RAG_TOKENIZER_DICT / RAGFLOW_RES_DIR point at RAGFlow's resources)
+  const config = await pkg('config');
+  const tokenizerSettings = config.loadConfig(config.z.object((await pkg('rag-tokenizer')).RagTokenizerResourceSettings));
+  (await pkg('pipeline')).configureTokenizer(tokenizerSettings);
+  const wordnetSynonyms = tokenizerSettings.RAG_WORDNET_SYNONYMS;
   const { documents, pairs } = loadDataSet();
   const chunks = await chunkAll(documents, CHUNK_TOKEN_NUM, KB);
   // every expected passage must be in exactly one chunk of its document (else the label is wrong)
