@@ -98,12 +98,53 @@ export const TaskRef = TaskContext.pick({
 }).extend({ filename_embd_weight: z.number().min(0).max(1).optional() });
 export type TaskRef = z.infer<typeof TaskRef>;
 
+/**
+ * What a task asks the enricher for: RAGFlow's LLM features from the document's parser_config
+ * (auto_keywords, auto_questions, enable_metadata/metadata/built_in_metadata, toc_extraction) and the
+ * knowledge base's parser_config (tag_kb_ids, topn_tags), with the tenant's chat model (Tenant.llm_id)
+ * (docs/ragflow-compatibility.md). The parser attaches it to a batch only when something is asked.
+ */
+export const EnrichSpec = z.object({
+  /** the chat model to use, as RAGFlow names it (Tenant.llm_id, e.g. "qwen-plus@Tongyi-Qianwen") */
+  llm_id: z.string(),
+  /** the knowledge base's language, which RAGFlow's prompts answer in */
+  language: z.string(),
+  /** keywords per chunk (RAGFlow's topn); 0 = off */
+  auto_keywords: z.number().int().nonnegative().default(0),
+  /** questions per chunk; 0 = off */
+  auto_questions: z.number().int().nonnegative().default(0),
+  /** tag knowledge bases whose tag_kwd sets label chunks (tag_feas); empty = off */
+  tag_kb_ids: z.array(id).default([]),
+  topn_tags: z.number().int().positive().default(3),
+  enable_metadata: z.boolean().default(false),
+  /** RAGFlow's metadata fields: a list of field definitions or a JSON schema */
+  metadata: z.unknown().optional(),
+  built_in_metadata: z.array(z.unknown()).optional(),
+  toc_extraction: z.boolean().default(false),
+});
+export type EnrichSpec = z.infer<typeof EnrichSpec>;
+export type EnrichSpecInput = z.input<typeof EnrichSpec>;
+
+/** True when the spec asks for any LLM work at all (a batch without one passes the enricher untouched). */
+export function enrichmentRequested(spec: EnrichSpecInput | undefined): boolean {
+  if (!spec) return false;
+  return (
+    (spec.auto_keywords ?? 0) > 0 ||
+    (spec.auto_questions ?? 0) > 0 ||
+    (spec.tag_kb_ids?.length ?? 0) > 0 ||
+    (spec.enable_metadata === true && (spec.metadata != null || (spec.built_in_metadata?.length ?? 0) > 0)) ||
+    spec.toc_extraction === true
+  );
+}
+
 export const ChunkBatch = z.object({
   v,
   kind: z.literal('chunks'),
   task: TaskRef,
   batch_no: z.number().int().nonnegative(),
   chunks: z.array(Chunk).min(1),
+  /** present when the task asks for LLM enrichment; the enricher consumes it */
+  enrich: EnrichSpec.optional(),
 });
 export type ChunkBatch = z.infer<typeof ChunkBatch>;
 
@@ -241,6 +282,7 @@ export const SCHEMAS = {
   EmbeddedBatch,
   TaskManifest,
   TaskCancelled,
+  EnrichSpec,
   ProgressEvent,
   BatchIndexedEvent,
   TaskCompletedEvent,
