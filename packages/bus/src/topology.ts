@@ -23,7 +23,7 @@ export interface TopologyOptions {
   /** deliveries before a message is dead-lettered; default 5 */
   maxDeliver?: number;
   /** per-stage in-flight limits (MaxAckPending, i.e. backpressure) */
-  maxAckPending?: Partial<Record<'parser' | 'embedder' | 'indexer' | 'monitorEvents' | 'monitorDlq', number>>;
+  maxAckPending?: Partial<Record<'parser' | 'enricher' | 'embedder' | 'indexer' | 'monitorEvents' | 'monitorDlq', number>>;
   /** how long a stage may hold a message without acking or sending working(); default 60 s */
   ackWaitMs?: number;
   /** dead letters are kept this long; default 30 days */
@@ -41,7 +41,9 @@ export function streamConfigs(names: TopologyNames, o: TopologyOptions = {}): (P
   const work = { ...common, retention: RetentionPolicy.Workqueue, discard: DiscardPolicy.New };
   return [
     { ...work, name: names.streams.tasks, subjects: [names.subjects.tasks] },
-    { ...work, name: names.streams.chunks, subjects: [names.subjects.chunks] },
+    // Both chunk hops in one work-queue stream (one consumer per subject): a stream that already
+    // exists just gains the enrich subject, and "is the task still held by a work stream" needs no change.
+    { ...work, name: names.streams.chunks, subjects: [names.subjects.enrich, names.subjects.chunks] },
     { ...work, name: names.streams.index, subjects: [names.subjects.indexAll] },
     { ...work, name: names.streams.events, subjects: [names.subjects.eventsAll] },
     {
@@ -74,6 +76,8 @@ export function consumerConfigs(names: TopologyNames, o: TopologyOptions = {}): 
   });
   return [
     { stream: names.streams.tasks, config: pull(names.consumers.parser, names.subjects.tasks, map.parser ?? 64) },
+    // LLM calls take seconds: a smaller bound keeps a replica from holding batches another could take
+    { stream: names.streams.chunks, config: pull(names.consumers.enricher, names.subjects.enrich, map.enricher ?? 128) },
     { stream: names.streams.chunks, config: pull(names.consumers.embedder, names.subjects.chunks, map.embedder ?? 256) },
     { stream: names.streams.index, config: pull(names.consumers.indexer, names.subjects.indexAll, map.indexer ?? 256) },
     {

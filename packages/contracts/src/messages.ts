@@ -48,6 +48,13 @@ export const TaskContext = z.object({
   pagerank: z.number().int(),
   /** ms epoch when the bridge handed the task to JetStream */
   received_at: ms,
+  /** the tenant's chat model (RAGFlow's Tenant.llm_id), for the enricher; absent in messages from before it */
+  llm_id: z.string().optional(),
+  /**
+   * the knowledge base's own parser_config (RAGFlow's `kb_parser_config`): RAGFlow reads tag_kb_ids
+   * and topn_tags from it, not from the document's; absent in messages from before it
+   */
+  kb_parser_config: ParserConfig.optional(),
 });
 export type TaskContext = z.infer<typeof TaskContext>;
 
@@ -137,6 +144,41 @@ export function enrichmentRequested(spec: EnrichSpecInput | undefined): boolean 
   );
 }
 
+const count = (v: unknown): number => {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+};
+
+/**
+ * The EnrichSpec of a task, read where RAGFlow's task executor reads each feature: auto_keywords,
+ * auto_questions, enable_metadata/metadata/built_in_metadata and toc_extraction from the (document's)
+ * parser_config, tag_kb_ids/topn_tags from the knowledge base's, the chat model from
+ * parser_config.llm_id or else the tenant's llm_id. TOC extraction runs for the naive method only,
+ * as in RAGFlow. Undefined when the task asks for nothing (the batch then passes the enricher untouched).
+ */
+export function enrichSpecFor(task: TaskContext): EnrichSpec | undefined {
+  const pc = task.parser_config as Record<string, unknown>;
+  const kb = (task.kb_parser_config ?? {}) as Record<string, unknown>;
+  const tagKbIds = Array.isArray(kb['tag_kb_ids']) ? kb['tag_kb_ids'].filter((x): x is string => typeof x === 'string' && x.length > 0) : [];
+  const spec: EnrichSpecInput = {
+    llm_id: (typeof pc['llm_id'] === 'string' && pc['llm_id']) || task.llm_id || '',
+    language: task.language,
+    auto_keywords: count(pc['auto_keywords']),
+    auto_questions: count(pc['auto_questions']),
+    tag_kb_ids: tagKbIds,
+    topn_tags: count(kb['topn_tags']) || 3,
+    enable_metadata: pc['enable_metadata'] === true,
+    ...(pc['metadata'] != null && { metadata: pc['metadata'] }),
+    ...(Array.isArray(pc['built_in_metadata']) && { built_in_metadata: pc['built_in_metadata'] as unknown[] }),
+    toc_extraction: pc['toc_extraction'] === true && task.parser_id.toLowerCase() === 'naive',
+  };
+  return enrichmentRequested(spec) ? EnrichSpec.parse(spec) : undefined;
+}
+
+/** Document metadata as RAGFlow keeps it in `meta_fields`: field name -> value (mostly lists of strings). */
+export const DocMetadata = z.record(z.string(), z.unknown());
+export type DocMetadata = z.infer<typeof DocMetadata>;
+
 export const ChunkBatch = z.object({
   v,
   kind: z.literal('chunks'),
@@ -145,6 +187,11 @@ export const ChunkBatch = z.object({
   chunks: z.array(Chunk).min(1),
   /** present when the task asks for LLM enrichment; the enricher consumes it */
   enrich: EnrichSpec.optional(),
+  /**
+   * document metadata the enricher extracted from this batch (enable_metadata), merged by the
+   * indexer into the document's entry in RAGFlow's metadata index (ragflow_doc_meta_<tenant>)
+   */
+  doc_metadata: DocMetadata.optional(),
 });
 export type ChunkBatch = z.infer<typeof ChunkBatch>;
 
@@ -167,6 +214,8 @@ export const EmbeddedBatch = z
     tokens: z.number().int().nonnegative(),
     chunks: z.array(Chunk).min(1),
     vectors: PackedVectors,
+    /** the chunk batch's doc_metadata, carried to the indexer */
+    doc_metadata: DocMetadata.optional(),
   })
   .refine((b) => b.vectors.data.length === b.chunks.length, {
     message: 'vectors.data must have one entry per chunk',
@@ -186,7 +235,7 @@ export const TaskManifest = z.object({
 export type TaskManifest = z.infer<typeof TaskManifest>;
 
 /**
- * Embedder -> indexer: RAGFlow's cancel flag is set for the task, so its batches are dropped
+ * Enricher or embedder -> indexer: RAGFlow's cancel flag is set for the task, so its batches are dropped
  * instead of embedded. Without it the indexer would hear nothing more of a task whose remaining
  * batches all waited for the embedder, and could neither remove what it indexed nor fail the task.
  */

@@ -8,13 +8,15 @@ export interface TopologyNames {
   readonly subjects: {
     /** bridge -> parser: one message per parse task */
     readonly tasks: string;
-    /** parser -> embedder: chunk batches */
+    /** parser -> enricher: chunk batches, with what LLM work the task asks for */
+    readonly enrich: string;
+    /** enricher -> embedder: chunk batches (enriched, or passed through untouched) */
     readonly chunks: string;
     /** embedder -> indexer: embedded chunk batches */
     readonly embedded: string;
     /** parser -> indexer: how many batches a task produced */
     readonly manifest: string;
-    /** embedder -> indexer: the task was cancelled, its batches are being dropped */
+    /** enricher or embedder -> indexer: the task was cancelled, its batches are being dropped */
     readonly cancelled: string;
     /** everything the indexer consumes */
     readonly indexAll: string;
@@ -29,6 +31,7 @@ export interface TopologyNames {
   };
   readonly streams: {
     readonly tasks: string;
+    /** both chunk hops (enrich and embed): one work-queue stream, one consumer per subject */
     readonly chunks: string;
     readonly index: string;
     readonly events: string;
@@ -36,6 +39,7 @@ export interface TopologyNames {
   };
   readonly consumers: {
     readonly parser: string;
+    readonly enricher: string;
     readonly embedder: string;
     readonly indexer: string;
     readonly monitorEvents: string;
@@ -45,7 +49,7 @@ export interface TopologyNames {
   readonly taskStateBucket: string;
 }
 
-export const STAGES = ['bridge', 'parser', 'embedder', 'indexer', 'monitor'] as const;
+export const STAGES = ['bridge', 'parser', 'enricher', 'embedder', 'indexer', 'monitor'] as const;
 export type Stage = (typeof STAGES)[number];
 
 const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
@@ -61,6 +65,7 @@ export function topologyNames(subjectPrefix = 'ragline', streamPrefix = 'RAGLINE
     streamPrefix,
     subjects: {
       tasks: `${p}.tasks.parse`,
+      enrich: `${p}.chunks.enrich`,
       chunks: `${p}.chunks.embed`,
       embedded: `${p}.index.embedded`,
       manifest: `${p}.index.manifest`,
@@ -82,6 +87,7 @@ export function topologyNames(subjectPrefix = 'ragline', streamPrefix = 'RAGLINE
     },
     consumers: {
       parser: 'parser',
+      enricher: 'enricher',
       embedder: 'embedder',
       indexer: 'indexer',
       monitorEvents: 'monitor-events',
@@ -91,9 +97,20 @@ export function topologyNames(subjectPrefix = 'ragline', streamPrefix = 'RAGLINE
   };
 }
 
-/** Deterministic JetStream message ids (Nats-Msg-Id) so a republish inside the dedupe window is dropped. */
+/** Deterministic JetStream message ids (Nats-Msg-Id) so a republish of the same attempt inside the dedupe window is dropped. */
 export const msgIds = {
-  task: (taskId: string) => `task.${taskId}`,
+  /**
+   * One per queue entry, not per task: a crash between publish and XACK re-reads the same entry
+   * (same id, deduped), while a task re-enqueued on purpose (recover, stuck-task retry, re-run)
+   * is a new entry and must not be dropped as a duplicate of its earlier attempt (RAGFlow #18942).
+   */
+  task: (taskId: string, entry: { stream: string; id: string }) => `task.${taskId}.${entry.stream}.${entry.id}`,
+  /**
+   * parser -> enricher. Not the embed hop's id: both hops share the chunks stream and its dedupe
+   * window, so the enricher's republish under the same id would be dropped as a duplicate.
+   */
+  enrichBatch: (taskId: string, batchNo: number) => `enrich.${taskId}.${batchNo}`,
+  /** enricher -> embedder */
   chunkBatch: (taskId: string, batchNo: number) => `chunks.${taskId}.${batchNo}`,
   embeddedBatch: (taskId: string, batchNo: number) => `embedded.${taskId}.${batchNo}`,
   manifest: (taskId: string) => `manifest.${taskId}`,

@@ -10,9 +10,12 @@ import {
   PipelineEvent,
   RagflowQueueMessage,
   SCHEMAS,
+  TaskContext,
   TaskMessage,
   decode,
   encode,
+  enrichSpecFor,
+  enrichmentRequested,
   msgIds,
   packVector,
   ragflowQueueName,
@@ -70,6 +73,16 @@ describe('subjects and names', () => {
     expect(ragflowQueueNames('legacy')).toEqual(['rag_flow_svr_queue_1', 'rag_flow_svr_queue']);
     expect(ragflowQueueName(0, 'legacy')).toBe('rag_flow_svr_queue');
     expect(ragflowQueueName(1)).toBe('te.1.common');
+  });
+
+  it('routes chunk batches parser -> enricher -> embedder through one stream under two subjects and ids', () => {
+    const n = topologyNames();
+    expect(n.subjects.enrich).toBe('ragline.chunks.enrich');
+    expect(n.subjects.chunks).toBe('ragline.chunks.embed');
+    expect(n.consumers.enricher).toBe('enricher');
+    // the chunks stream's dedupe window would drop the enricher's republish under the parser's id
+    expect(msgIds.enrichBatch('t', 3)).toBe('enrich.t.3');
+    expect(msgIds.enrichBatch('t', 3)).not.toBe(msgIds.chunkBatch('t', 3));
   });
 
   it('builds deterministic message ids', () => {
@@ -152,5 +165,68 @@ describe('JSON Schema export', () => {
       expect(onDisk.$id).toBe(`https://ragline.dev/schema/v${CONTRACT_VERSION}/${name}.json`);
       expect({ ...onDisk, $id: undefined, title: undefined }).toEqual({ ...fresh, $id: undefined, title: undefined });
     }
+  });
+});
+
+describe('enrichment spec of a task', () => {
+  const task = {
+    task_id: 't',
+    doc_id: 'd',
+    kb_id: 'k',
+    tenant_id: 'tn',
+    task_type: '',
+    from_page: 0,
+    to_page: 100,
+    priority: 0,
+    retry_count: 1,
+    parser_id: 'naive',
+    parser_config: { chunk_token_num: 128 },
+    doc_name: 'x.md',
+    doc_type: 'doc',
+    bucket: 'k',
+    location: 'x.md',
+    size: 1,
+    language: 'English',
+    embd_id: 'e',
+    pagerank: 0,
+    received_at: 1,
+  };
+
+  it('parses task contexts from before llm_id and kb_parser_config', () => {
+    const parsed = TaskContext.parse(task);
+    expect(parsed.llm_id).toBeUndefined();
+    expect(TaskContext.parse({ ...task, llm_id: 'm@F', kb_parser_config: { tag_kb_ids: ['a'] } }).kb_parser_config).toEqual({ tag_kb_ids: ['a'] });
+  });
+
+  it('is undefined when nothing is asked, so the batch passes the enricher untouched', () => {
+    expect(enrichSpecFor(TaskContext.parse(task))).toBeUndefined();
+    expect(enrichSpecFor(TaskContext.parse({ ...task, parser_config: { auto_keywords: 0, auto_questions: 0, enable_metadata: true } }))).toBeUndefined();
+    expect(enrichmentRequested(undefined)).toBe(false);
+  });
+
+  it("reads each feature where RAGFlow's task executor reads it", () => {
+    const spec = enrichSpecFor(
+      TaskContext.parse({
+        ...task,
+        llm_id: 'qwen-plus@Tongyi-Qianwen',
+        language: 'Chinese',
+        parser_config: { auto_keywords: 5, auto_questions: '2', toc_extraction: true, tag_kb_ids: ['ignored'] },
+        kb_parser_config: { tag_kb_ids: ['tagkb'], topn_tags: 4 },
+      }),
+    )!;
+    expect(spec).toMatchObject({ llm_id: 'qwen-plus@Tongyi-Qianwen', language: 'Chinese', auto_keywords: 5, auto_questions: 2, tag_kb_ids: ['tagkb'], topn_tags: 4, toc_extraction: true });
+    // a document's own llm_id wins over the tenant's; TOC extraction is for the naive method only
+    const own = enrichSpecFor(TaskContext.parse({ ...task, parser_id: 'book', llm_id: 'a@F', parser_config: { llm_id: 'b@F', auto_questions: 1, toc_extraction: true } }))!;
+    expect(own.llm_id).toBe('b@F');
+    expect(own.toc_extraction).toBe(false);
+    expect(own.topn_tags).toBe(3);
+    const meta = enrichSpecFor(TaskContext.parse({ ...task, parser_config: { enable_metadata: true, metadata: [{ key: 'author' }] } }))!;
+    expect(meta.enable_metadata).toBe(true);
+    expect(meta.metadata).toEqual([{ key: 'author' }]);
+  });
+
+  it('carries document metadata on chunk and embedded batches', () => {
+    const b = decode(ChunkBatch, encode(ChunkBatch, { v: 1, kind: 'chunks', task: ref, batch_no: 0, chunks: [chunk], doc_metadata: { author: ['Ann'] } }));
+    expect(b.doc_metadata).toEqual({ author: ['Ann'] });
   });
 });

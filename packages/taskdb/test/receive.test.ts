@@ -53,6 +53,21 @@ describe('receiveTask', () => {
     expect((await t.db.getTask(id))!.progress_msg.match(/Task has been received/g)).toHaveLength(2);
   });
 
+  it("returns what the enricher needs: the tenant's llm_id and the knowledge base's own parser_config", async () => {
+    const s = await seedDocument(t.db, { kbName: 'enrich-fields' });
+    await t.raw.query("UPDATE tenant SET llm_id = 'qwen-plus@Tongyi-Qianwen' WHERE id = ?", [s.tenantId]);
+    await t.raw.query('UPDATE knowledgebase SET parser_config = ? WHERE id = ?', [JSON.stringify({ tag_kb_ids: ['tags-kb'], topn_tags: 5, chunk_token_num: 64 }), s.kb.id]);
+    await t.raw.query('UPDATE document SET parser_config = ? WHERE id = ?', [JSON.stringify({ chunk_token_num: 256, auto_keywords: 3 }), s.doc.id]);
+    const r = await t.db.receiveTask(s.tasks[0]!.id);
+    expect(r.status).toBe('ok');
+    if (r.status !== 'ok') return;
+    expect(r.task.llm_id).toBe('qwen-plus@Tongyi-Qianwen');
+    // the knowledge base's config alone, where RAGFlow reads tag_kb_ids and topn_tags
+    expect(r.task.kb_parser_config).toEqual({ tag_kb_ids: ['tags-kb'], topn_tags: 5, chunk_token_num: 64 });
+    expect(r.task.parser_config).toMatchObject({ chunk_token_num: 256, auto_keywords: 3, tag_kb_ids: ['tags-kb'] });
+    await t.raw.query("UPDATE tenant SET llm_id = '' WHERE id = ?", [s.tenantId]);
+  });
+
   it('unknown: no task row, or a task whose document is gone', async () => {
     expect(await t.db.receiveTask(newId())).toEqual({ status: 'unknown', orphan: undefined });
     const s = await seedDocument(t.db);

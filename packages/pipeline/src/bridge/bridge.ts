@@ -77,6 +77,10 @@ function toContext(row: Extract<ReceiveResult, { status: 'ok' }>['task']): TaskC
     embd_id: row.embd_id ?? '',
     pagerank: Number(row.pagerank ?? 0),
     received_at: Date.now(),
+    // what the enricher needs from the join: the tenant's chat model, and the knowledge base's own
+    // parser_config (tag_kb_ids, topn_tags), as RAGFlow's get_task returns them
+    llm_id: row.llm_id ?? '',
+    kb_parser_config: row.kb_parser_config ?? {},
   };
 }
 
@@ -143,7 +147,7 @@ export function createBridge(deps: BridgeDeps) {
       deps.names.subjects.tasks,
       TaskMessage,
       { v: 1, kind: 'task', task, source: { stream: entry.stream, entry_id: entry.id } },
-      { msgID: msgIds.task(task.task_id), taskId: task.task_id, docId: task.doc_id },
+      { msgID: msgIds.task(task.task_id, entry), taskId: task.task_id, docId: task.doc_id },
     );
     receivedEntries.delete(entry.id);
     if (ack.duplicate) {

@@ -36,6 +36,7 @@ export async function stageStats(deps: StageStatsDeps): Promise<{ stages: StageS
   const { names } = deps;
   const defs = [
     { stage: 'parser', stream: names.streams.tasks, consumer: names.consumers.parser },
+    { stage: 'enricher', stream: names.streams.chunks, consumer: names.consumers.enricher },
     { stage: 'embedder', stream: names.streams.chunks, consumer: names.consumers.embedder },
     { stage: 'indexer', stream: names.streams.index, consumer: names.consumers.indexer },
     { stage: 'monitor', stream: names.streams.events, consumer: names.consumers.monitorEvents },

@@ -89,6 +89,8 @@ export function stageInput(names: TopologyNames, stage: ConsumingStage, kind: St
   switch (stage) {
     case 'parser':
       return { stream: names.streams.tasks, consumer: names.consumers.parser, dlqSubject, heartbeat: true };
+    case 'enricher':
+      return { stream: names.streams.chunks, consumer: names.consumers.enricher, dlqSubject, heartbeat: true };
     case 'embedder':
       return { stream: names.streams.chunks, consumer: names.consumers.embedder, dlqSubject, heartbeat: true };
     case 'indexer':
