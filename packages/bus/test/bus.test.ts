@@ -37,6 +37,26 @@ describe('topology', () => {
     const si = await t.jsm.streams.info(t.names.streams.tasks);
     expect(si.config.retention).toBe('workqueue');
   });
+
+  it('carries both chunk hops in the chunks stream, each to its own consumer, and upgrades a stream without the enrich subject', async () => {
+    const t = await setup();
+    // a chunks stream as deployments before the enricher have it
+    await t.jsm.consumers.delete(t.names.streams.chunks, t.names.consumers.enricher);
+    await t.jsm.streams.update(t.names.streams.chunks, { subjects: [t.names.subjects.chunks] });
+    await ensureTopology(t.nc, t.names);
+    const si = await t.jsm.streams.info(t.names.streams.chunks);
+    expect(si.config.subjects.sort()).toEqual([t.names.subjects.enrich, t.names.subjects.chunks].sort());
+    const enricher = await t.jsm.consumers.info(t.names.streams.chunks, t.names.consumers.enricher);
+    expect(enricher.config.filter_subject).toBe(t.names.subjects.enrich);
+
+    const js = jetstream(t.nc);
+    // the same batch under each hop's id: both are kept (one dedupe window for the stream)
+    await js.publish(t.names.subjects.enrich, 'e', { msgID: 'enrich.t.0' });
+    await js.publish(t.names.subjects.chunks, 'c', { msgID: 'chunks.t.0' });
+    await waitFor(async () => (await t.jsm.consumers.info(t.names.streams.chunks, t.names.consumers.enricher)).num_pending === 1, 5000);
+    const embedder = await t.jsm.consumers.info(t.names.streams.chunks, t.names.consumers.embedder);
+    expect(embedder.num_pending).toBe(1);
+  });
 });
 
 describe('ack wait', () => {
