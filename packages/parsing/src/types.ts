@@ -15,6 +15,15 @@ export interface Section {
   heading?: number;
   /** the section is a whole table as HTML (qa on DOCX) */
   table?: boolean;
+  /** RAGFlow's layout type of a PDF text block ("title" or "text"), for the methods that read PDF layout (manual, paper, book, laws) */
+  layout?: string;
+}
+
+/** One PDF bookmark as RAGFlow's extract_pdf_outlines gives it: title, depth (0 at the top), 1-based page. */
+export interface OutlineEntry {
+  title: string;
+  depth: number;
+  page: number;
 }
 
 /** One chunk out of `naiveMerge`. */
@@ -52,6 +61,8 @@ export interface ParsedDocument {
   chunkMode?: ChunkMode;
   /** the chunking method of methods/ that chunks this document, when it is not one of naive / table / one */
   method?: string;
+  /** the PDF's bookmarks, for the methods that read them (manual) */
+  outline?: OutlineEntry[];
   /** an e-mail's attachments, each parsed by its own format and chunked with `naive` (the `email` method appends them) */
   attachments?: EmailAttachment[];
 }
