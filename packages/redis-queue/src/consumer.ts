@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { keyPrefixOf, sendRaw } from './connection.js';
-import { QueueError, isMissingStreamError, toQueueError } from './errors.js';
+import { QueueError, isBusyGroupError, isMissingStreamError, toQueueError } from './errors.js';
 
 export const RAGFLOW_CONSUMER_GROUP = 'rag_flow_svr_task_broker';
 
@@ -161,7 +161,7 @@ export class RagflowQueueConsumer {
     try {
       await sendRaw(this.redis, 'xgroup', ['CREATE', this.key(stream), this.group, '0', 'MKSTREAM']);
     } catch (err) {
-      if (/BUSYGROUP/.test(String((err as Error)?.message))) return;
+      if (isBusyGroupError(err)) return;
       throw toQueueError(err, `XGROUP CREATE ${stream} ${this.group}`);
     }
   }
@@ -284,10 +284,13 @@ export class RagflowQueueConsumer {
 
   private async recreateGroupIfMissing(stream: string): Promise<void> {
     try {
-      const groups = await sendRaw(this.redis, 'xinfo', ['GROUPS', this.key(stream)]);
-      if (Array.isArray(groups) && groups.some((g) => Array.isArray(g) && g[1] === this.group)) return;
+      // XINFO on a missing key answers only the generic ERR code: look at the key's type first
+      if ((await sendRaw(this.redis, 'type', [this.key(stream)])) === 'stream') {
+        const groups = await sendRaw(this.redis, 'xinfo', ['GROUPS', this.key(stream)]);
+        if (Array.isArray(groups) && groups.some((g) => Array.isArray(g) && g[1] === this.group)) return;
+      }
     } catch (err) {
-      if (!isMissingStreamError(err)) throw toQueueError(err, `XINFO GROUPS ${stream}`);
+      throw toQueueError(err, `XINFO GROUPS ${stream}`);
     }
     await this.recreateGroup(stream);
   }

@@ -10,13 +10,30 @@ export class QueueError extends Error {
   }
 }
 
-const PERMANENT_REPLY = /^(WRONGTYPE|ERR (wrong number|syntax|Invalid|unknown command)|NOPERM|NOSCRIPT)/i;
+/**
+ * The error code of a Redis reply error: the first word after "-" (the Redis protocol's error kind:
+ * WRONGTYPE, NOGROUP, BUSYGROUP, LOADING...). Undefined for anything that is not a server reply
+ * (connection errors, client-side errors). Callers match codes, never the rest of the text.
+ */
+export function redisErrorCode(err: unknown): string | undefined {
+  const e = err instanceof QueueError && err.cause !== undefined ? err.cause : err;
+  if (!(e instanceof Error) || e.name !== 'ReplyError') return undefined;
+  const code = /^[A-Z][A-Z_-]*/.exec(e.message)?.[0];
+  return code;
+}
 
-/** Redis reply errors about the request itself are permanent; everything else (network, LOADING, READONLY failover, timeouts) is transient. */
+/** Reply codes about the request itself: the same call can never succeed. */
+const PERMANENT_CODES = new Set(['WRONGTYPE', 'NOPERM', 'NOSCRIPT', 'NOAUTH', 'WRONGPASS']);
+
+/**
+ * Redis reply errors about the request itself are permanent; everything else (network, LOADING,
+ * READONLY failover, timeouts, the generic ERR whose only code is "ERR") is transient.
+ */
 export function toQueueError(err: unknown, what: string): QueueError {
   if (err instanceof QueueError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new QueueError(`${what}: ${message}`, !PERMANENT_REPLY.test(message), { cause: sanitizedCause(err) });
+  const code = redisErrorCode(err);
+  return new QueueError(`${what}: ${message}`, !(code && PERMANENT_CODES.has(code)), { cause: sanitizedCause(err) });
 }
 
 /**
@@ -31,14 +48,25 @@ function sanitizedCause(err: unknown): Error {
   return clean;
 }
 
-/** "NOGROUP No such key ..." (XREADGROUP/XAUTOCLAIM on a deleted stream) or "ERR no such key" (XINFO). */
+/**
+ * XREADGROUP / XAUTOCLAIM / XPENDING on a stream (or group) that was deleted: reply code NOGROUP.
+ * XINFO on a missing key only answers the generic "ERR", so callers check the key's TYPE first
+ * (`streamExists`) instead of reading error text.
+ */
 export function isMissingStreamError(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
-  return /^NOGROUP\b/.test(message) || /no such key/i.test(message);
+  return redisErrorCode(err) === 'NOGROUP';
+}
+
+/** A consumer group create for a group that exists: reply code BUSYGROUP. */
+export function isBusyGroupError(err: unknown): boolean {
+  return redisErrorCode(err) === 'BUSYGROUP';
 }
 
 /** Replies of a server that is up but cannot serve yet: loading its data after a restart, or no master. */
-const UNAVAILABLE_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+/** ioredis's CONNECTION_CLOSED_ERROR_MSG (lib/utils/index.ts) */
+const CONNECTION_CLOSED = 'Connection is closed.';
+
+const UNAVAILABLE_CODES = new Set(['LOADING', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN']);
 
 /**
  * True when a Redis call failed because the server cannot be reached or is not serving yet (the
@@ -51,5 +79,9 @@ const UNAVAILABLE_REPLY = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
 export function isRedisUnavailable(err: unknown): boolean {
   const e = err instanceof QueueError && err.cause !== undefined ? err.cause : err;
   if (!(e instanceof Error)) return false;
-  return e.name === 'MaxRetriesPerRequestError' || /^Connection is closed/.test(e.message) || UNAVAILABLE_REPLY.test(e.message);
+  const code = redisErrorCode(e);
+  if (code) return UNAVAILABLE_CODES.has(code);
+  // ioredis's own errors for a dropped connection: a class for the retry limit, and for a closed
+  // connection a plain Error whose text is ioredis's constant CONNECTION_CLOSED_ERROR_MSG (no code to match)
+  return e.name === 'MaxRetriesPerRequestError' || e.message === CONNECTION_CLOSED;
 }

@@ -1,5 +1,5 @@
 export { createRedis, redactRedisUrl, type CreateRedisOptions } from './connection.js';
-export { QueueError, isRedisUnavailable } from './errors.js';
+export { QueueError, isBusyGroupError, isMissingStreamError, isRedisUnavailable, redisErrorCode, toQueueError } from './errors.js';
 export { pythonJsonDumps, pythonFloatRepr, PythonFloat, pyFloat } from './json.js';
 export {
   RagflowQueueConsumer,

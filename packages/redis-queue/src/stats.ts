@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { keyPrefixOf, sendRaw } from './connection.js';
-import { isMissingStreamError, toQueueError } from './errors.js';
+import { toQueueError } from './errors.js';
 
 export interface QueueStats {
   /** XLEN: entries in the stream (acked ones included until trimmed) */
@@ -17,13 +17,9 @@ export async function queueStats(redis: Redis, stream: string, group: string): P
   const key = keyPrefixOf(redis) + stream;
   try {
     const length = Number(await sendRaw(redis, 'xlen', [key]));
-    let groups: Record<string, unknown>[];
-    try {
-      groups = listOfMaps(await sendRaw(redis, 'xinfo', ['GROUPS', key]));
-    } catch (err) {
-      if (isMissingStreamError(err)) return { length: 0, pending: 0, lag: 0, consumers: [] };
-      throw err;
-    }
+    // XINFO on a missing key answers only the generic ERR code: look at the key's type first
+    if ((await sendRaw(redis, 'type', [key])) === 'none') return { length: 0, pending: 0, lag: 0, consumers: [] };
+    const groups = listOfMaps(await sendRaw(redis, 'xinfo', ['GROUPS', key]));
     const info = groups.find((g) => g.name === group);
     if (!info) return { length, pending: 0, lag: null, consumers: [] };
     const consumers = listOfMaps(await sendRaw(redis, 'xinfo', ['CONSUMERS', key, group])).map((c) => ({

@@ -1,6 +1,6 @@
 import { hostname, networkInterfaces } from 'node:os';
 import type { Redis } from 'ioredis';
-import { toQueueError } from './errors.js';
+import { redisErrorCode, toQueueError } from './errors.js';
 import { pythonJsonDumps } from './json.js';
 
 /** RAGFlow's set of task executor names (each name is also the key of its heartbeat sorted set). */
@@ -212,7 +212,7 @@ type ExecResult = [Error | null, unknown][] | null;
 function throwFirstError(results: ExecResult): [Error | null, unknown][] {
   if (!results) throw new Error('transaction aborted');
   for (const [err] of results) {
-    if (err && !/^WRONGTYPE/.test(err.message)) throw err;
+    if (err && redisErrorCode(err) !== 'WRONGTYPE') throw err;
   }
   return results;
 }
