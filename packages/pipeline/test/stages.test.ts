@@ -51,7 +51,8 @@ function parser(limits: Partial<ParseLimits> = {}) {
   });
 }
 
-const readChunkBatches = () => w.read(w.names.streams.chunks, w.names.consumers.embedder, ChunkBatch);
+// the parser's batches go to the enricher (which passes them on to the embedder)
+const readChunkBatches = () => w.read(w.names.streams.chunks, w.names.consumers.enricher, ChunkBatch);
 const readIndexMessages = () => w.read(w.names.streams.index, w.names.consumers.indexer, IndexMessage);
 const readEvents = () => w.read(w.names.streams.events, w.names.consumers.monitorEvents, PipelineEvent);
 
@@ -71,9 +72,12 @@ describe('parser stage', () => {
     expect(batches.length).toBeGreaterThanOrEqual(3);
     expect(batches.map((b) => b.msg.batch_no)).toEqual([...batches.keys()]);
     for (const [i, b] of batches.entries()) {
-      expect(b.headers['Nats-Msg-Id']).toBe(msgIds.chunkBatch(task.task_id, i));
+      expect(b.headers['Nats-Msg-Id']).toBe(msgIds.enrichBatch(task.task_id, i));
+      expect(b.subject).toBe(w.names.subjects.enrich);
       expect(b.headers['Ragline-Task-Id']).toBe(task.task_id);
       expect(b.msg.task).toEqual(taskRef(task));
+      // the task asks for no LLM work: nothing for the enricher to do
+      expect(b.msg.enrich).toBeUndefined();
       // every batch is full except possibly the last
       expect(b.msg.chunks.length).toBe(i < batches.length - 1 ? 3 : b.msg.chunks.length);
       expect(b.msg.chunks.length).toBeLessThanOrEqual(3);
@@ -111,6 +115,21 @@ describe('parser stage', () => {
     expect(progress[1]!.msg).toContain(`${chunks.length} chunks in ${batches.length} batches`);
     expect(progress[0]!.page_range).toEqual({ from: 0, to: 100_000_000 });
     expect(ctx.workingCalls).toBeGreaterThanOrEqual(batches.length);
+  });
+
+  it("attaches the task's EnrichSpec to every batch when its parser_config asks for LLM work", async () => {
+    const task = parseTask({
+      llm_id: 'chat-model@Fixture',
+      parser_config: { chunk_token_num: 40, auto_keywords: 4, auto_questions: 2 },
+      kb_parser_config: { tag_kb_ids: ['tag-kb'], topn_tags: 2 },
+    });
+    await w.store.put(task.bucket, task.location, Buffer.from(MARKDOWN));
+    await parser()(w.taskMessage(task), w.ctx());
+    const batches = await readChunkBatches();
+    expect(batches.length).toBeGreaterThan(1);
+    for (const b of batches) {
+      expect(b.msg.enrich).toMatchObject({ llm_id: 'chat-model@Fixture', language: 'English', auto_keywords: 4, auto_questions: 2, tag_kb_ids: ['tag-kb'], topn_tags: 2 });
+    }
   });
 
   it("chunks with the task's method in the knowledge base's language (qa: RAGFlow's Chinese prefixes, tokens of the question)", async () => {

@@ -121,6 +121,7 @@ export function createEmbedHandler(deps: EmbedStageDeps) {
         tokens: result.tokens,
         chunks: msg.chunks,
         vectors: { encoding: 'f32le-base64', dim: result.dim, data: result.vectors.map(packVector) },
+        ...(msg.doc_metadata && { doc_metadata: msg.doc_metadata }),
       },
       { msgID: msgIds.embeddedBatch(task.task_id, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
     );

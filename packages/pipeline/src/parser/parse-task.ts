@@ -1,5 +1,5 @@
 import type { DeliveryContext, Publisher } from '@ragline/bus';
-import { ChunkBatch, TaskManifest, msgIds, type ChunkInput, type TaskContext, type TaskMessage, type TaskRef, type TopologyNames } from '@ragline/contracts';
+import { ChunkBatch, TaskManifest, enrichSpecFor, msgIds, type ChunkInput, type TaskContext, type TaskMessage, type TaskRef, type TopologyNames } from '@ragline/contracts';
 import {
   DEFAULT_PARSE_MAX_HEAP_MB,
   DEFAULT_PARSE_TIMEOUT_MS,
@@ -71,8 +71,9 @@ export function taskRef(task: TaskContext): TaskRef {
 
 /**
  * Parser stage: fetch the document, parse the task's page/row range, chunk it the way RAGFlow's
- * naive method does, publish chunk batches with deterministic ids, then the manifest that tells
- * the indexer how many batches make the task complete.
+ * naive method does, publish chunk batches (to the enricher, with the task's EnrichSpec when it asks
+ * for LLM work) with deterministic ids, then the manifest that tells the indexer how many batches
+ * make the task complete.
  */
 export function createParseHandler(deps: ParseStageDeps) {
   const limits = { ...DEFAULT_PARSE_LIMITS, ...deps.limits };
@@ -151,14 +152,16 @@ export function createParseHandler(deps: ParseStageDeps) {
     }
 
     const ref = taskRef(task);
+    // every batch goes through the enricher; it passes one without `enrich` straight on to the embedder
+    const enrich = enrichSpecFor(task);
     const batches = splitBatches<ChunkInput>(chunks, limits.batchChunks, limits.batchBytes, jsonBytes);
     await withSpan(deps.tracer, 'publish chunk batches', { attributes: { 'ragline.batch.count': batches.length } }, async () => {
       for (const [batchNo, batch] of batches.entries()) {
         await deps.publisher.publish(
-          deps.names.subjects.chunks,
+          deps.names.subjects.enrich,
           ChunkBatch,
-          { v: 1, kind: 'chunks', task: ref, batch_no: batchNo, chunks: batch },
-          { msgID: msgIds.chunkBatch(task.task_id, batchNo), taskId: task.task_id, docId: task.doc_id },
+          { v: 1, kind: 'chunks', task: ref, batch_no: batchNo, chunks: batch, ...(enrich && { enrich }) },
+          { msgID: msgIds.enrichBatch(task.task_id, batchNo), taskId: task.task_id, docId: task.doc_id },
         );
         ctx.working();
       }
