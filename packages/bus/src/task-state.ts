@@ -1,5 +1,6 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { isJsWrongLastSequence } from './errors.js';
 
 /** What the indexer knows about one task, shared by all indexer replicas through a KV bucket. */
 export interface TaskState {
@@ -59,7 +60,7 @@ export class TaskStateStore {
         else await this.kv.create(key, data);
         return { state: next, changed: true };
       } catch (err) {
-        if (!/wrong last sequence|key exists|revision/i.test((err as Error).message)) throw err;
+        if (!isJsWrongLastSequence(err)) throw err;
         // lost the race with another replica: re-read and retry
       }
     }

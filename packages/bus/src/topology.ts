@@ -2,7 +2,6 @@ import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
-  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   jetstreamManager,
@@ -13,7 +12,7 @@ import {
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { TopologyNames } from '@ragline/contracts';
-import { TopologyError } from './errors.js';
+import { TopologyError, isJsNotFound, isJsStreamNameExists } from './errors.js';
 
 const ns = (ms: number) => ms * 1_000_000;
 
@@ -91,9 +90,8 @@ export function consumerConfigs(names: TopologyNames, o: TopologyOptions = {}): 
   ];
 }
 
-function isNotFound(e: unknown): boolean {
-  return e instanceof JetStreamApiError && (e.code === 404 || /not found/i.test(e.message));
-}
+// by err_code, not text (RAGFlow #18942); JetStreamApiError.code is the err_code, never 404
+const isNotFound = isJsNotFound;
 
 /**
  * Creates or updates every stream, durable consumer and KV bucket the pipeline needs.
@@ -117,7 +115,7 @@ export async function ensureTopology(nc: NatsConnection, names: TopologyNames, o
         await jsm.streams.add(cfg);
       } catch (addErr) {
         // another replica created it between our info and add
-        if (!/already in use|exists/i.test((addErr as Error).message)) throw addErr;
+        if (!isJsStreamNameExists(addErr)) throw addErr;
       }
     }
   }
