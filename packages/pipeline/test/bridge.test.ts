@@ -30,7 +30,7 @@ async function task(id: string) {
 }
 
 describe('bridge: RAGFlow queue -> JetStream', () => {
-  it('publishes the task with its full MySQL context, acks only after the publish, dedupes a second delivery', async () => {
+  it('publishes the task with its full MySQL context, acks only after the publish, hands a re-enqueued task on again', async () => {
     const { kb, doc, message } = await world.seedTask();
     const entryId = await s.producer.enqueue(s.streams.low, { ...message });
     const consumer = s.consumer('bridge-1');
@@ -52,7 +52,7 @@ describe('bridge: RAGFlow queue -> JetStream', () => {
     expect(await s.pendingCount(s.streams.low)).toBe(0);
 
     const [published] = await s.takeTasks(1);
-    expect(published!.headers['Nats-Msg-Id']).toBe(msgIds.task(message.id));
+    expect(published!.headers['Nats-Msg-Id']).toBe(msgIds.task(message.id, { stream: s.streams.low, id: entryId }));
     expect(published!.headers['Ragline-Task-Id']).toBe(message.id);
     expect(published!.headers['Ragline-Doc-Id']).toBe(doc.id);
     expect(published!.body.source).toEqual({ stream: s.streams.low, entry_id: entryId });
@@ -83,11 +83,12 @@ describe('bridge: RAGFlow queue -> JetStream', () => {
     expect(received.retry_count).toBe(1);
     expect(received.progress_msg).toContain(RECEIVED_MESSAGE);
 
-    // RAGFlow re-enqueues the same task (e.g. a retry from its API): JetStream keeps one copy
+    // the same task re-enqueued on purpose (recover, a stuck-task retry) is a new attempt: handed on,
+    // not dropped by the dedupe window as a copy of the first (RAGFlow #18942)
     await s.producer.enqueue(s.streams.low, { ...message });
     expect(await bridge.pollOnce()).toBe(1);
-    expect(bridge.stats).toMatchObject({ received: 2, errors: 0 });
-    expect(await s.taskStreamCount()).toBe(1);
+    expect(bridge.stats).toMatchObject({ received: 2, published: 2, duplicates: 0, errors: 0 });
+    expect(await s.taskStreamCount()).toBe(2);
     expect(await s.pendingCount(s.streams.low)).toBe(0);
     expect((await task(message.id)).retry_count).toBe(2);
   });
@@ -125,6 +126,24 @@ describe('bridge: RAGFlow queue -> JetStream', () => {
     expect(await s.pendingCount(s.streams.low)).toBe(0);
     expect(await bridge.pollOnce()).toBe(1);
     expect((await s.takeTasks(2)).map((p) => p.body.task.task_id)).toEqual([crashed.message.id, later.message.id]);
+  });
+
+  it('a crash between the publish and the XACK republishes the same entry, and JetStream drops the copy', async () => {
+    const { message } = await world.seedTask();
+    await s.producer.enqueue(s.streams.low, { ...message });
+    const first = s.consumer('bridge-a');
+    // the process dies after JetStream's publish ack and before the Redis XACK
+    const crashing = s.bridge(first, { queue: { read: () => first.read(), ack: () => Promise.reject(new Error('killed before XACK')) } });
+    expect(await crashing.pollOnce()).toBe(1);
+    first.close();
+    expect(await s.pendingCount(s.streams.low)).toBe(1);
+
+    const restarted = s.consumer('bridge-a');
+    const bridge = s.bridge(restarted);
+    expect(await bridge.pollOnce()).toBe(1);
+    expect(bridge.stats).toMatchObject({ duplicates: 1, published: 0 });
+    expect(await s.pendingCount(s.streams.low)).toBe(0);
+    expect(await s.taskStreamCount()).toBe(1);
   });
 
   it("claims a dead consumer's idle entry with XAUTOCLAIM and processes it", async () => {

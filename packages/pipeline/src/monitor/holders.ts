@@ -1,4 +1,4 @@
-import type { JetStreamManager } from '@ragline/bus';
+import { isJsNotFound, type JetStreamManager } from '@ragline/bus';
 import { HEADERS, RAGFLOW, type TopologyNames } from '@ragline/contracts';
 import { cancelKey } from '@ragline/redis-queue';
 import { Command, type Redis } from 'ioredis';
@@ -66,13 +66,9 @@ export async function queuedTasks(
   let complete = true;
   for (const stream of queues) {
     const key = prefix + stream;
-    let groups: unknown;
-    try {
-      groups = await raw(redis, 'xinfo', ['GROUPS', key]);
-    } catch (e) {
-      if (/no such key/i.test((e as Error).message)) continue;
-      throw e;
-    }
+    // XINFO on a missing key answers a generic "ERR": ask for the key's type instead of reading error text
+    if ((await raw(redis, 'type', [key])) === 'none') continue;
+    const groups = await raw(redis, 'xinfo', ['GROUPS', key]);
     const info = (Array.isArray(groups) ? groups : []).map(flatMap).find((g) => g.name === group);
     // RAGFlow creates its group at id 0: without a group every entry is still to be read
     let cursor = info ? String(info['last-delivered-id']) : '0-0';
@@ -129,8 +125,8 @@ export async function jetStreamTasks(jsm: JetStreamManager, names: TopologyNames
       // next_by_subj skips the holes acked messages leave in a work-queue stream (server >= 2.9)
       const m = await jsm.streams
         .getMessage(stream, { seq, next_by_subj: '>' } as unknown as { seq: number })
-        .catch((e: Error) => {
-          if (/no message found|not found/i.test(e.message)) return null;
+        .catch((e: unknown) => {
+          if (isJsNotFound(e)) return null;
           throw e;
         });
       if (!m) break;
