@@ -193,7 +193,7 @@ export async function measureRagline(server, replicas, batchesPerTask) {
     EMBEDDING_URL: server.url,
     EMBEDDING_MODEL: 'bench',
     LOG_LEVEL: 'info',
-    HEARTBEAT_INTERVAL_MS: '60000',
+    HEARTBEAT_INTERVAL_MS: '30000',
     SHUTDOWN_GRACE_MS: '2000',
     OTEL_TRACES_EXPORTER: 'none',
   };

@@ -11,7 +11,6 @@ export const MonitorEnv = CommonEnv.extend({
     ),
   GRAFANA_URL: env.optional(env.url(['http', 'https'])).describe("task details and the dashboard link each task's trace in Grafana Explore"),
   GRAFANA_TEMPO_UID: z.string().default('tempo').describe("uid of Grafana's Tempo data source, for trace links"),
-  WORKER_TIMEOUT_MS: env.int(1000).default(120_000).describe('a worker silent this long is removed from the registry (RAGFlow: 120 s)'),
   STUCK_TASK_MS: env
     .int(1000)
     .default(30 * 60_000)

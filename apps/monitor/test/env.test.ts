@@ -32,7 +32,7 @@ describe('MonitorEnv', () => {
   });
 
   it('coerces numbers from strings', () => {
-    expect(loadConfig(MonitorEnv, { MONITOR_PORT: '9100', WORKER_TIMEOUT_MS: '5000' })).toMatchObject({ MONITOR_PORT: 9100, WORKER_TIMEOUT_MS: 5000 });
+    expect(loadConfig(MonitorEnv, { MONITOR_PORT: '9100', WORKER_TIMEOUT_MS: '5000', HEARTBEAT_INTERVAL_MS: '1000' })).toMatchObject({ MONITOR_PORT: 9100, WORKER_TIMEOUT_MS: 5000 });
   });
 
   it.each([

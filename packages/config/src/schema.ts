@@ -127,7 +127,10 @@ export const RuntimeSettings = {
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('JSON logs with `trace_id` and `task_id`'),
-  HEARTBEAT_INTERVAL_MS: int(100).default(30_000).describe("worker heartbeats in RAGFlow's `TASKEXE` format"),
+  HEARTBEAT_INTERVAL_MS: int(100)
+    .default(30_000)
+    .describe("worker heartbeats in RAGFlow's `TASKEXE` format; at most a third of `WORKER_TIMEOUT_MS`"),
+  WORKER_TIMEOUT_MS: int(1000).default(120_000).describe('a worker silent this long is removed from the registry (RAGFlow: 120 s)'),
   SHUTDOWN_GRACE_MS: int(0).default(25_000).describe('SIGTERM drain budget'),
   RAGLINE_HEAP_SAMPLING: bool
     .default(false)
@@ -186,14 +189,56 @@ export function loadConfig<S extends z.ZodType>(schema: S, source?: Record<strin
   const raw = source ?? resolveEnv();
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw describe(parsed.error, raw);
-  const problems = crossFieldProblems(schema, parsed.data as Record<string, unknown>);
+  const problems = [...crossFieldProblems(schema, parsed.data as Record<string, unknown>), ...timingProblems(parsed.data as Record<string, unknown>)];
   if (problems.length) {
     throw new ConfigError(
-      problems.map((p) => p.key),
+      [...new Set(problems.flatMap((p): string[] => ('also' in p ? [p.key, String(p.also)] : [p.key])))],
       `invalid configuration: ${problems.map((p) => `${p.key}: ${p.message}`).join('; ')}`,
     );
   }
   return parsed.data;
+}
+
+/** An interval that must stay well inside a deadline another key sets. */
+export interface TimingRule {
+  /** the interval */
+  key: string;
+  /** the deadline it feeds */
+  deadline: string;
+  /** the interval may be at most this share of the deadline */
+  atMost: number;
+  /** what goes wrong otherwise, for the error */
+  why: string;
+}
+
+/**
+ * Keep-alives and heartbeats slower than the deadline they feed make live work look dead (RAGFlow
+ * #18942: its ingestor's heartbeat was longer than the retry back-off, so held messages were
+ * redelivered to other workers). A third leaves room for two missed beats. The JetStream keep-alive
+ * (`working()`) needs no rule: it is derived from each consumer's own ack wait, a third of it.
+ */
+export const TIMING_RULES: readonly TimingRule[] = [
+  {
+    key: 'HEARTBEAT_INTERVAL_MS',
+    deadline: 'WORKER_TIMEOUT_MS',
+    atMost: 1 / 3,
+    why: 'the monitor removes a worker whose heartbeat is older than WORKER_TIMEOUT_MS from the registry while it still works',
+  },
+];
+
+/** Violated timing rules among the keys a config has (both keys of a rule must be in it). */
+export function timingProblems(c: Record<string, unknown>, rules: readonly TimingRule[] = TIMING_RULES): { key: string; message: string; also: string }[] {
+  const out: { key: string; message: string; also: string }[] = [];
+  for (const r of rules) {
+    const v = c[r.key];
+    const d = c[r.deadline];
+    if (typeof v !== 'number' || typeof d !== 'number') continue;
+    if (v > d * r.atMost) {
+      const share = r.atMost === 1 / 3 ? 'a third' : r.atMost === 1 / 2 ? 'half' : `${r.atMost}`;
+      out.push({ key: r.key, also: r.deadline, message: `${v} ms is more than ${share} of ${r.deadline} (${d} ms): ${r.why}; lower ${r.key} or raise ${r.deadline}` });
+    }
+  }
+  return out;
 }
 
 /** Rules that involve several keys ("X is required when Y is set"), from each key's `requiredWhen`. */

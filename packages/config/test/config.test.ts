@@ -15,6 +15,7 @@ import {
   secretValues,
   serviceConfToEnv,
   settingMeta,
+  timingProblems,
   z,
 } from '../src/index.js';
 
@@ -154,6 +155,38 @@ describe('cross-field rules', () => {
     expect(() => loadConfig(CommonEnv, { NATS_TLS_CERT: '/c.pem' })).toThrow(expect.objectContaining({ keys: ['NATS_TLS_KEY'] }));
     expect(() => loadConfig(CommonEnv, { NATS_TLS_KEY: '/k.pem' })).toThrow(/NATS_TLS_CERT: NATS_TLS_CERT and NATS_TLS_KEY go together/);
     expect(loadConfig(CommonEnv, { NATS_TLS_CERT: '/c.pem', NATS_TLS_KEY: '/k.pem' }).NATS_TLS_KEY).toBe('/k.pem');
+  });
+});
+
+describe('timing rules (RAGFlow #18942: a heartbeat slower than the deadline it feeds)', () => {
+  it('rejects a worker heartbeat over a third of the worker timeout, naming both keys', () => {
+    const err = (() => {
+      try {
+        loadConfig(CommonEnv, { HEARTBEAT_INTERVAL_MS: '50000', WORKER_TIMEOUT_MS: '120000' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.keys).toEqual(['HEARTBEAT_INTERVAL_MS', 'WORKER_TIMEOUT_MS']);
+    expect(err.message).toMatch(/^invalid configuration: HEARTBEAT_INTERVAL_MS: 50000 ms is more than a third of WORKER_TIMEOUT_MS \(120000 ms\)/);
+    // a shorter timeout alone is caught as well, against the default heartbeat
+    expect(() => loadConfig(CommonEnv, { WORKER_TIMEOUT_MS: '60000' })).toThrow(expect.objectContaining({ keys: ['HEARTBEAT_INTERVAL_MS', 'WORKER_TIMEOUT_MS'] }));
+  });
+
+  it('accepts the defaults, a third exactly, and the private test stacks', () => {
+    expect(loadConfig(CommonEnv, {})).toMatchObject({ HEARTBEAT_INTERVAL_MS: 30_000, WORKER_TIMEOUT_MS: 120_000 });
+    expect(loadConfig(CommonEnv, { HEARTBEAT_INTERVAL_MS: '40000' }).HEARTBEAT_INTERVAL_MS).toBe(40_000);
+    const stack = privateStack({ tag: 'timing', id: 'abcd1234', dataDir: tmpdir() });
+    expect(() => loadConfig(CommonEnv, stack.env)).not.toThrow();
+  });
+
+  it('checks a rule only where the config has both keys', () => {
+    const rules = [{ key: 'A_MS', deadline: 'B_MS', atMost: 1 / 2, why: 'b' }];
+    expect(timingProblems({ A_MS: 10 }, rules)).toEqual([]);
+    expect(timingProblems({ A_MS: 10, B_MS: 20 }, rules)).toEqual([]);
+    expect(timingProblems({ A_MS: 11, B_MS: 20 }, rules)).toEqual([expect.objectContaining({ key: 'A_MS', also: 'B_MS' })]);
   });
 });
 
