@@ -30,3 +30,5 @@ export { MIGRATION_SQL, TABLES, createTableSql } from './schema.js';
 export type { ColumnDef, TableDef } from './schema.js';
 export { RunStatus } from './types.js';
 export type * from './types.js';
+export { DocumentBusyError, REUSED_MESSAGE, deleteDocumentRows, documentTaskIds, planReparse } from './reparse.js';
+export type { DeletedDocument, ReparsePlan } from './reparse.js';
