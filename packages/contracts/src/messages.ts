@@ -187,6 +187,8 @@ export const ChunkBatch = z.object({
   chunks: z.array(Chunk).min(1),
   /** present when the task asks for LLM enrichment; the enricher consumes it */
   enrich: EnrichSpec.optional(),
+  /** how many batches the task has (set by the parser with `enrich`): the enricher's progress is the share it enriched */
+  batches: z.number().int().positive().optional(),
   /**
    * document metadata the enricher extracted from this batch (enable_metadata), merged by the
    * indexer into the document's entry in RAGFlow's metadata index (ragflow_doc_meta_<tenant>)

@@ -3,6 +3,7 @@
 export * from './runtime/index.js';
 export * from './bridge/index.js';
 export * from './parser/index.js';
+export * from './enricher/index.js';
 export * from './embedder/index.js';
 export * from './indexer/index.js';
 export * from './monitor/index.js';

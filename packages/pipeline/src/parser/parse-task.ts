@@ -160,7 +160,7 @@ export function createParseHandler(deps: ParseStageDeps) {
         await deps.publisher.publish(
           deps.names.subjects.enrich,
           ChunkBatch,
-          { v: 1, kind: 'chunks', task: ref, batch_no: batchNo, chunks: batch, ...(enrich && { enrich }) },
+          { v: 1, kind: 'chunks', task: ref, batch_no: batchNo, chunks: batch, ...(enrich && { enrich, batches: batches.length }) },
           { msgID: msgIds.enrichBatch(task.task_id, batchNo), taskId: task.task_id, docId: task.doc_id },
         );
         ctx.working();

@@ -6,6 +6,10 @@ import { randomUUID } from 'node:crypto';
 export const PROGRESS = {
   parseStart: 0.1,
   parseDone: 0.3,
+  /** the enricher's band, the share of a task's batches enriched (only for tasks that ask for LLM work) */
+  enrichFloor: 0.3,
+  enrichCeil: 0.6,
+  /** the indexer's band, the share of batches indexed; it takes over once above the enricher's (progress only rises) */
   indexFloor: 0.3,
   indexCeil: 0.99,
 } as const;

@@ -1,0 +1,200 @@
+import type { DeliveryContext, Publisher } from '@ragline/bus';
+import { ChunkBatch, TaskCancelled, msgIds, type Chunk, type ChunkInput, type DocMetadata, type EnrichSpec, type TaskRef, type TopologyNames } from '@ragline/contracts';
+import { ATTR, taskAttributes, withSpan, type Logger, type Tracer } from '@ragline/telemetry';
+import type { Redis } from 'ioredis';
+import type { CancelCheck } from '../runtime/cancel.js';
+import { PROGRESS, type ProgressReporter } from '../runtime/progress.js';
+
+/** What one enrichBatch call gets (`@ragline/enrichment`'s createEnricher(...).enrichBatch). */
+export interface EnrichBatchRequest {
+  spec: EnrichSpec;
+  task: TaskRef;
+  chunks: Chunk[];
+  signal: AbortSignal;
+  /** checked between LLM calls: a cancelled task stops calling the model */
+  isCancelled: () => Promise<boolean>;
+  /** called as chunks are done; the stage tells JetStream it is still working */
+  onProgress?: (...args: unknown[]) => void;
+}
+
+export interface EnrichBatchResult {
+  chunks: ChunkInput[];
+  /** document metadata extracted from these chunks (enable_metadata) */
+  metadata?: DocMetadata;
+  llmCalls: number;
+  cacheHits: number;
+}
+
+/** The LLM side of the stage; structural, so the stage does not depend on how it is built. */
+export interface ChunkEnricher {
+  enrichBatch(req: EnrichBatchRequest): Promise<EnrichBatchResult>;
+}
+
+export interface EnrichStageDeps {
+  /**
+   * The enricher, built on first use: a replica that only ever passes batches through (no knowledge
+   * base asks for LLM work) never constructs a chat client.
+   */
+  enricher: () => ChunkEnricher;
+  publisher: Publisher;
+  names: TopologyNames;
+  isCancelled: CancelCheck;
+  progress: ProgressReporter;
+  /** per-task tallies of enriched batches (progress share, the closing line); shared by all replicas */
+  redis: Redis;
+  logger: Logger;
+  tracer: Tracer;
+  /** how long the per-task tallies live; default 1 day (a task is done long before) */
+  tallyTtlS?: number;
+}
+
+/** The enricher's part of the progress bar: the share of a task's batches enriched. */
+export function enrichingProgress(enriched: number, total: number): number {
+  if (total <= 0) return PROGRESS.enrichFloor;
+  return PROGRESS.enrichFloor + (PROGRESS.enrichCeil - PROGRESS.enrichFloor) * Math.min(1, enriched / total);
+}
+
+/** The features a spec turns on, in RAGFlow's words, for the progress lines. */
+export function enrichFeatures(spec: EnrichSpec): string[] {
+  const out: string[] = [];
+  if (spec.auto_keywords > 0) out.push(`keywords (${spec.auto_keywords})`);
+  if (spec.auto_questions > 0) out.push(`questions (${spec.auto_questions})`);
+  if (spec.tag_kb_ids.length > 0) out.push(`tags (top ${spec.topn_tags})`);
+  if (spec.enable_metadata) out.push('metadata');
+  if (spec.toc_extraction) out.push('table of contents');
+  return out;
+}
+
+/**
+ * Counts a batch once per task however often it is redelivered (SADD of its number), and adds its
+ * chunk and call counts only the first time: returns [batches enriched, chunks, calls, cache hits].
+ */
+const TALLY = `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+if added == 1 then
+  redis.call('HINCRBY', KEYS[2], 'chunks', ARGV[2])
+  redis.call('HINCRBY', KEYS[2], 'calls', ARGV[3])
+  redis.call('HINCRBY', KEYS[2], 'hits', ARGV[4])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+local h = redis.call('HMGET', KEYS[2], 'chunks', 'calls', 'hits')
+return { redis.call('SCARD', KEYS[1]), tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0 }
+`;
+
+export const enrichTallyKeys = (taskId: string) => [`ragline:enrich:${taskId}:batches`, `ragline:enrich:${taskId}:counts`] as const;
+
+/**
+ * Enricher stage: chunk batch -> RAGFlow's LLM features (keywords, questions, tags, metadata, TOC)
+ * -> chunk batch for the embedder. A batch whose task asks for nothing is passed on untouched.
+ * Errors keep their `retryable` property, so the consumer loop acks, naks or dead-letters them
+ * (a 429 or 5xx of the chat endpoint is retried with its Retry-After; a refused request is not).
+ */
+export function createEnrichHandler(deps: EnrichStageDeps) {
+  const ttl = deps.tallyTtlS ?? 24 * 3600;
+  let enricher: ChunkEnricher | undefined;
+  const enricherOnce = () => (enricher ??= deps.enricher());
+
+  const forward = (msg: ChunkBatch, chunks: ChunkInput[], metadata?: DocMetadata) =>
+    deps.publisher.publish(
+      deps.names.subjects.chunks,
+      ChunkBatch,
+      {
+        v: 1,
+        kind: 'chunks',
+        task: msg.task,
+        batch_no: msg.batch_no,
+        chunks,
+        ...(metadata && Object.keys(metadata).length > 0 && { doc_metadata: metadata }),
+      },
+      // not the enrich hop's id: the chunks stream would drop it as that message's duplicate
+      { msgID: msgIds.chunkBatch(msg.task.task_id, msg.batch_no), taskId: msg.task.task_id, docId: msg.task.doc_id },
+    );
+
+  return async function handleBatch(msg: ChunkBatch, ctx: DeliveryContext): Promise<void> {
+    const task = msg.task;
+    ctx.span.setAttributes({ ...taskAttributes(task), [ATTR.batchNo]: msg.batch_no, [ATTR.chunkCount]: msg.chunks.length });
+    if (await deps.isCancelled(task.task_id)) {
+      // as the embedder does: the indexer may be waiting for nothing else, and must remove what it indexed
+      await deps.publisher.publish(
+        deps.names.subjects.cancelled,
+        TaskCancelled,
+        { v: 1, kind: 'cancelled', task, batch_no: msg.batch_no },
+        { msgID: msgIds.cancelled(task.task_id), taskId: task.task_id, docId: task.doc_id },
+      );
+      deps.logger.info({ task_id: task.task_id, batch: msg.batch_no }, 'task cancelled: batch dropped');
+      return;
+    }
+    const spec = msg.enrich;
+    if (!spec) {
+      // nothing asked: the batch goes on as it came (without the enrich-hop fields)
+      await forward(msg, msg.chunks);
+      return;
+    }
+
+    const features = enrichFeatures(spec);
+    const total = msg.batches ?? 0;
+    if (msg.batch_no === 0) {
+      await deps.progress.report(task, `Start to enrich chunks with ${spec.llm_id || 'the default chat model'}: ${features.join(', ')}.`, PROGRESS.enrichFloor, {
+        key: 'enrich.start',
+      });
+    }
+    const started = Date.now();
+    const result = await withSpan(
+      deps.tracer,
+      'enrich',
+      { attributes: { ...taskAttributes(task), [ATTR.batchNo]: msg.batch_no, [ATTR.chunkCount]: msg.chunks.length, [ATTR.model]: spec.llm_id } },
+      async (span) => {
+        const r = await enricherOnce().enrichBatch({
+          spec,
+          task,
+          chunks: msg.chunks,
+          signal: ctx.signal,
+          isCancelled: () => deps.isCancelled(task.task_id),
+          // LLM calls take seconds each: keep the message ours while the batch is being worked on
+          onProgress: () => ctx.working(),
+        });
+        span.setAttributes({ 'ragline.enrich.llm_calls': r.llmCalls, 'ragline.enrich.cache_hits': r.cacheHits });
+        return r;
+      },
+    );
+    ctx.working();
+    // cancelled while the model was answering: drop the batch rather than pass half of the work on
+    if (await deps.isCancelled(task.task_id)) {
+      await deps.publisher.publish(
+        deps.names.subjects.cancelled,
+        TaskCancelled,
+        { v: 1, kind: 'cancelled', task, batch_no: msg.batch_no },
+        { msgID: msgIds.cancelled(task.task_id), taskId: task.task_id, docId: task.doc_id },
+      );
+      deps.logger.info({ task_id: task.task_id, batch: msg.batch_no }, 'task cancelled while enriching: batch dropped');
+      return;
+    }
+    // the contract checks the enriched chunks (ids, field types) before the embedder sees them
+    await forward(msg, result.chunks, result.metadata);
+
+    const [keyBatches, keyCounts] = enrichTallyKeys(task.task_id);
+    const [enriched, chunks, calls, hits] = (await deps.redis.eval(
+      TALLY,
+      2,
+      keyBatches,
+      keyCounts,
+      String(msg.batch_no),
+      String(msg.chunks.length),
+      String(result.llmCalls),
+      String(result.cacheHits),
+      String(ttl),
+    )) as [number, number, number, number];
+    deps.logger.info(
+      { task_id: task.task_id, batch: msg.batch_no, chunks: msg.chunks.length, llm_calls: result.llmCalls, cache_hits: result.cacheHits, took_ms: Date.now() - started },
+      'batch enriched',
+    );
+    if (total > 0) {
+      const done = enriched >= total;
+      // one line when the last batch is in (RAGFlow's "... completed in Xs" lines); in between only
+      // the bar moves (an empty message adds no progress_msg line)
+      const line = done ? `Enrichment of ${chunks} chunks done (${features.join(', ')}): ${calls} LLM calls, ${hits} answers from the LLM cache.` : '';
+      await deps.progress.report(task, line, enrichingProgress(enriched, total), { key: done ? 'enrich.done' : `enrich.${enriched}` });
+    }
+  };
+}
