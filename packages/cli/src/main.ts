@@ -72,8 +72,8 @@ program
 
 program
   .command('up')
-  .description('start all five apps as child processes (restarted if they die) until Ctrl-C')
-  .option('--replicas <spec>', 'replicas per app, e.g. embedder=4,parser=2')
+  .description('start all six apps as child processes (restarted if they die) until Ctrl-C')
+  .option('--replicas <spec>', 'replicas per app, e.g. embedder=4,enricher=2,parser=2')
   .option('--quiet', 'only show errors from the apps')
   .action(async (opts: { replicas?: string; quiet?: boolean }) => {
     const cfg = loadCliConfig();

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_PROCESS_ENV } from '@ragline/config';
 
-export const APPS = ['ingest-bridge', 'parser', 'embedder', 'indexer', 'monitor'] as const;
+export const APPS = ['ingest-bridge', 'parser', 'enricher', 'embedder', 'indexer', 'monitor'] as const;
 export type AppName = (typeof APPS)[number];
 
 export interface SupervisorOptions {

@@ -13,6 +13,7 @@ describe('parseReplicas', () => {
 
   it('parses per-app counts, tolerating spaces, with "bridge" as a short name for ingest-bridge', () => {
     expect(parseReplicas('embedder=4,parser=2')).toEqual({ embedder: 4, parser: 2 });
+    expect(parseReplicas('enricher=3')).toEqual({ enricher: 3 });
     expect(parseReplicas(' bridge = 2 , indexer=64')).toEqual({ 'ingest-bridge': 2, indexer: 64 });
     expect(parseReplicas('ingest-bridge=3')).toEqual({ 'ingest-bridge': 3 });
   });
