@@ -122,9 +122,12 @@ export async function planReparse(db: TaskDb, docId: string, info: PlanInfo = {}
     }
     const oldChunks = num(doc['chunk_num']);
     const oldTokens = num(doc['token_num']);
-    await c.exec(conn, `UPDATE document SET chunk_num = ?, token_num = ?, progress = 0, progress_msg = '', ${TOUCH} WHERE id = ?`, [
+    // run '1' explicitly, as RAGFlow's run action does: a document cancelled before (run '2') is
+    // parsed again, and its stale cancel must not drop the new tasks (RAGFlow #17708)
+    await c.exec(conn, `UPDATE document SET chunk_num = ?, token_num = ?, progress = 0, progress_msg = '', run = ?, ${TOUCH} WHERE id = ?`, [
       reusedChunks,
       reusedTokens,
+      RunStatus.RUNNING,
       docId,
     ]);
     await c.exec(conn, `UPDATE knowledgebase SET chunk_num = chunk_num - ?, token_num = token_num - ?, ${TOUCH} WHERE id = ?`, [

@@ -66,6 +66,20 @@ describe('planReparse (RAGFlow run action: queue_tasks with reuse_prev_task_chun
     expect(await counters(s.doc.id, s.kb.id)).toMatchObject({ doc: { chunk_num: 3, token_num: 8 }, kb: { chunk_num: 3, token_num: 8 } });
   });
 
+  it('parses a cancelled document again: run 1, new task ids, so no stale cancel reaches them (RAGFlow #17708)', async () => {
+    const s = await seedDocument(t.db, { type: 'pdf', pages: 10 });
+    // RAGFlow's cancel: the task fails as cancelled, the document is left at run 2
+    await t.db.applyProgress([{ taskId: s.tasks[0]!.id, progress: -1, msg: 'Task has been cancelled. [Canceled]' }]);
+    await t.query("UPDATE document SET run = '2' WHERE id = ?", [s.doc.id]);
+    const plan = await planReparse(t.db, s.doc.id, { pages: 10 });
+    expect(plan.queue).toHaveLength(1);
+    expect(plan.queue[0]!.id).not.toBe(s.tasks[0]!.id);
+    const [doc] = await t.query<{ run: string }>('SELECT run FROM document WHERE id = ?', [s.doc.id]);
+    expect(doc!.run).toBe('1');
+    // the bridge takes the new task (a cancelled document's tasks are dropped)
+    expect((await t.db.receiveTask(plan.queue[0]!.id)).status).toBe('ok');
+  });
+
   it('refuses while the document is being parsed, naming it', async () => {
     const s = await seedDocument(t.db, { type: 'pdf', pages: 20 });
     await finish(t.db, s.tasks[0]!.id, ['a'], 1);
