@@ -4,12 +4,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@ragline/config';
+import { TaskDbError } from '@ragline/taskdb';
 import { docStoreFromConfig, embeddingRegistryFromConfig } from '@ragline/pipeline';
 import { Command, Option } from 'commander';
 import { checkServices } from './checks.js';
 import { embdIdFor, loadCliConfig, openClients, type CliEnv } from './context.js';
 import { ingestFiles, waitForDocuments } from './ingest.js';
 import { formatRecovery, recoverTasks } from './recover.js';
+import { deleteDocument, reparseDocument, type DocumentActionDeps } from './reparse.js';
 import { formatHits, searchKnowledgebase } from './search.js';
 import { collectStatus, formatStatus } from './status.js';
 import { APPS, Supervisor, parseReplicas } from './supervisor.js';
@@ -176,6 +178,49 @@ program
       const r = await recoverTasks(cfg, c, { olderThanMs, dryRun: opts.dryRun });
       console.log(opts.json ? JSON.stringify(r, null, 2) : formatRecovery(r, { dryRun: opts.dryRun, olderThanMs }));
       if (!r.complete) process.exitCode = 1;
+    } finally {
+      await c.close();
+    }
+  });
+
+/** The connections `reparse` and `delete` use (RAGFlow's document actions). */
+function documentActionDeps(cfg: CliEnv, c: ReturnType<typeof openClients>): DocumentActionDeps {
+  return { taskdb: c.taskdb, store: c.store, docstore: docStoreFromConfig(cfg), producer: c.producer, redis: c.redis, queueNaming: cfg.RAGFLOW_QUEUE_NAMING };
+}
+
+program
+  .command('reparse')
+  .description("parse a document again as RAGFlow's run action does: identical earlier tasks keep their chunks, the others' chunks are removed")
+  .argument('<doc_id>')
+  .action(async (docId: string) => {
+    const cfg = loadCliConfig();
+    const c = openClients(cfg);
+    try {
+      const r = await reparseDocument(documentActionDeps(cfg, c), docId);
+      console.log(
+        `document ${docId}: ${r.queued.length} task(s) queued, ${r.reused.length} reused (${r.reusedChunks} chunks kept), ${r.removedChunks} earlier chunk(s) removed`,
+      );
+    } catch (e) {
+      if (e instanceof TaskDbError && !e.retryable) fail(e.message);
+      throw e;
+    } finally {
+      await c.close();
+    }
+  });
+
+program
+  .command('delete')
+  .description("delete a document as RAGFlow does: its tasks are cancelled, its rows, chunks and file removed, the knowledge base's counts lowered")
+  .argument('<doc_id>')
+  .action(async (docId: string) => {
+    const cfg = loadCliConfig();
+    const c = openClients(cfg);
+    try {
+      const r = await deleteDocument(documentActionDeps(cfg, c), docId);
+      console.log(`document ${docId} deleted: ${r.cancelledTasks} task(s) cancelled, ${r.removedChunks} chunk(s) removed`);
+    } catch (e) {
+      if (e instanceof TaskDbError && !e.retryable) fail(e.message);
+      throw e;
     } finally {
       await c.close();
     }
