@@ -73,10 +73,12 @@ describe('hierarchy helpers', () => {
 });
 
 describe('planParser', () => {
-  it('chunks laws on text, Markdown and DOCX and book on text and Markdown, and falls back on the others', () => {
-    for (const f of ['text', 'markdown', 'docx']) expect(planParser('laws', f)).toEqual({ method: 'laws' });
-    for (const f of ['text', 'markdown']) expect(planParser('book', f)).toEqual({ method: 'book' });
-    expect(planParser('laws', 'pdf').method).toBe('naive');
-    expect(planParser('book', 'docx').method).toBe('naive');
+  it('chunks laws and book on text, Markdown, DOCX and PDF, and falls back on the others', () => {
+    for (const f of ['text', 'markdown', 'docx', 'pdf']) {
+      expect(planParser('laws', f)).toEqual({ method: 'laws' });
+      expect(planParser('book', f)).toEqual({ method: 'book' });
+    }
+    expect(planParser('laws', 'table')).toEqual({ method: 'naive', note: "parser 'laws' does not read table files; chunked with 'naive'" });
+    expect(planParser('book', 'pptx').method).toBe('naive');
   });
 });

@@ -13,7 +13,7 @@ describe('planParser', () => {
     expect(planParser('', 'text')).toEqual({ method: 'naive' });
   });
 
-  it.each(['manual', 'paper', 'resume', 'picture', 'audio', 'knowledge_graph'])(
+  it.each(['no_such_parser'])(
     "falls back to naive for '%s' on a document, with a note",
     (id) => {
       expect(planParser(id, 'docx')).toEqual({ method: 'naive', note: `parser '${id}' is not supported by Ragline; chunked with 'naive'` });

@@ -143,7 +143,8 @@ export function makeColonAsTitle(sections: LaidSection[]): void {
   void sections;
 }
 
-function notTitle(txt: string): boolean {
+/** RAGFlow's not_title: too many words, too long without spaces, or has sentence punctuation (but 第…条 articles are titles). */
+export function notTitle(txt: string): boolean {
   if (/^第[零一二三四五六七八九十百0-9]+条/.test(txt)) return false;
   if (pySplit(txt).length > 12 || (!txt.includes(' ') && pyLen(txt) >= 32)) return true;
   return /[,;，。；！!]/.test(txt);

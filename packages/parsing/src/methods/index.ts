@@ -1,10 +1,14 @@
 import { bookMethod } from './book.js';
 import { emailMethod } from './email.js';
+import { knowledgeGraphMethod } from './knowledge-graph.js';
 import { lawsMethod } from './laws.js';
+import { manualMethod } from './manual.js';
 import type { ChunkMethodModule } from './method.js';
+import { paperMethod } from './paper.js';
 import { presentationMethod } from './presentation.js';
 import { qaMethod } from './qa.js';
 import { tagMethod } from './tag.js';
+import { audioMethod, resumeMethod } from './unavailable.js';
 
 /** Every chunking method beyond naive / table / one, by RAGFlow parser_id. */
 export const METHODS: readonly ChunkMethodModule[] = [
@@ -14,6 +18,11 @@ export const METHODS: readonly ChunkMethodModule[] = [
   lawsMethod,
   bookMethod,
   tagMethod,
+  manualMethod,
+  paperMethod,
+  knowledgeGraphMethod,
+  resumeMethod,
+  audioMethod,
 ];
 
 export function methodFor(parserId: string): ChunkMethodModule | undefined {

@@ -6,6 +6,8 @@ import type { FormatInput, FormatParser } from '../formats/format.js';
 import type { MergedChunk, ParsedDocument, Section } from '../types.js';
 import { bulletsCategory, docxQuestionLevel, docxTree, removeContentsTable, treeMerge } from './hierarchy.js';
 import type { ChunkMethodModule } from './method.js';
+import { pdfBulletBlocksFormat } from './pdf-layout.js';
+import { tagged, taggedChunks } from './pdf-tags.js';
 import { parseQaDocx } from './qa-docx.js';
 
 /** RAGFlow's `lang` as the method sees it: English unless the knowledge base says otherwise ('Chinese' is RAGFlow's default). */
@@ -133,16 +135,18 @@ export function lawsTextChunks(lines: readonly string[], english: boolean): stri
 }
 
 /**
- * RAGFlow's `laws` method (rag/app/laws.py) on TXT, Markdown and DOCX: articles, sections and
+ * RAGFlow's `laws` method (rag/app/laws.py) on TXT, Markdown, DOCX and PDF: articles, sections and
  * chapters found by RAGFlow's bullet patterns (or Word heading styles), every body chunk carrying
- * its title path. PDF needs RAGFlow's layout analysis and falls back to `naive`.
+ * its title path. A PDF's text blocks (cut at the articles they hold, see splitAtBullets) go
+ * through the text rules with RAGFlow's position tags, which give each chunk its boxes.
  */
 export const lawsMethod: ChunkMethodModule = {
   id: 'laws',
-  readsFormat: (formatId) => formatId === 'text' || formatId === 'markdown' || formatId === 'docx',
-  formatFor: linesFormat,
+  readsFormat: (formatId) => formatId === 'text' || formatId === 'markdown' || formatId === 'docx' || formatId === 'pdf',
+  formatFor: (named) => pdfBulletBlocksFormat(named, linesFormat),
   chunk(doc: ParsedDocument, parserConfig: Record<string, unknown>): MergedChunk[] {
     if (doc.format === 'docx') return textChunks(lawsDocxChunks(doc.sections));
+    if (doc.format === 'pdf') return taggedChunks(lawsTextChunks(doc.sections.map(tagged), isEnglishLanguage(parserConfig)));
     return textChunks(lawsTextChunks(doc.sections.map((s) => s.text), isEnglishLanguage(parserConfig)));
   },
 };
