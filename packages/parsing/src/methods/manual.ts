@@ -119,9 +119,8 @@ export function manualPdfChunks(sections: readonly Section[], outline: readonly 
   return chunks.flatMap(({ texts, positions }) => {
     const text = texts.join('\n');
     if (text.trim() === '') return [];
-    const seen = new Set<string>();
-    const distinct = positions.filter((p) => !seen.has(p.join(',')) && seen.add(p.join(',')));
-    return [{ text, tokens: countTokens(text), pages: [...new Set(distinct.map((p) => p[0]))], positions: distinct.map(throughTag) }];
+    // one position per box, as RAGFlow's crop gives them back
+    return [{ text, tokens: countTokens(text), pages: [...new Set(positions.map((p) => p[0]))], positions: positions.map(throughTag) }];
   });
 }
 

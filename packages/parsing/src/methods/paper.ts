@@ -124,8 +124,7 @@ export function paperChunks(doc: ParsedDocument): MergedChunk[] {
   for (const g of groups) {
     const text = g.map((s) => s.text).join('\n');
     if (text.trim() === '') continue;
-    const seen = new Set<string>();
-    const positions = g.map((s) => s.position).filter((p) => !seen.has(p.join(',')) && seen.add(p.join(',')));
+    const positions = g.map((s) => s.position);
     out.push({ text, tokens: countTokens(text), pages: [...new Set(positions.map((p) => p[0]))], positions: positions.map(throughTag), fields: { ...common } });
   }
   return out;
