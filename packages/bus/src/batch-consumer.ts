@@ -21,6 +21,7 @@ import {
 import type { z } from 'zod';
 import { errorInfo } from './errors.js';
 import { durableConsumerWhenReady, workingIntervalFor } from './consumer-handle.js';
+import { faultPoint } from './fault.js';
 import { headerRecord } from './dead-letter.js';
 import { deadLetterAndTerm, decideSettlement, settleSetup } from './settle.js';
 import { BUS_TRACER_NAME, PUBLISHED_AT_HEADER, Publisher } from './publish.js';
@@ -252,6 +253,7 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
       if (!items.length) return;
       stats.batches++;
       let outcome: void | BatchOutcome<z.output<S>>;
+      for (const f of accepted) faultPoint('consume', f.m.subject);
       try {
         outcome = await opts.handler(items, { signal: abort.signal, working: touchHeld });
       } catch (e) {
@@ -271,6 +273,7 @@ export function runBatchConsumer<S extends z.ZodType>(opts: BatchConsumerOptions
         return;
       }
       const later = new Set(outcome ? outcome.later : []);
+      for (const f of accepted) faultPoint('settle', f.m.subject);
       for (let i = 0; i < accepted.length; i++) {
         const f = accepted[i]!;
         if (!release(f.m)) continue;

@@ -14,6 +14,7 @@ import {
 } from '@ragline/telemetry';
 
 import type { z } from 'zod';
+import { faultPoint } from './fault.js';
 import { errorInfo } from './errors.js';
 import { durableConsumerWhenReady, workingIntervalFor } from './consumer-handle.js';
 import { headerRecord } from './dead-letter.js';
@@ -157,6 +158,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
           }
           let error: unknown;
           let failed = false;
+          faultPoint('consume', m.subject);
           try {
             await opts.handler(msg, {
               subject: m.subject,
@@ -177,6 +179,7 @@ export function runConsumer<S extends z.ZodType>(opts: ConsumerRunOptions<S>): R
             stats.failed++;
           }
           if (!failed) {
+            faultPoint('settle', m.subject);
             m.ack();
             stats.done++;
             return;

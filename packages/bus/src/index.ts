@@ -10,3 +10,4 @@ export type { JetStreamManager, JsMsg } from '@nats-io/jetstream';
 export * from './dead-letter.js';
 export * from './settle.js';
 export * from './gate.js';
+export * from './fault.js';

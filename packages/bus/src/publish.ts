@@ -14,6 +14,7 @@ import {
 } from '@ragline/telemetry';
 import type { z } from 'zod';
 import { MessageTooLargeError, RetryableError } from './errors.js';
+import { faultPoint } from './fault.js';
 
 /** Header carrying the publish time (epoch ms), so consumers can record how long a message queued. */
 export const PUBLISHED_AT_HEADER = 'Ragline-Published-At';
@@ -121,6 +122,7 @@ export class Publisher {
         // no ack means we do not know if it landed: retrying is safe because of msgID dedupe
         throw new RetryableError(`publish to ${subject} failed: ${(e as Error).message}`, undefined, { cause: e });
       }
+      faultPoint('publish', subject);
       span.setAttributes({ [MSG_ATTR.streamSeq]: ack.seq, [MSG_ATTR.duplicate]: ack.duplicate });
       return ack;
     } catch (e) {

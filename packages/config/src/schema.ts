@@ -137,6 +137,11 @@ export const RuntimeSettings = {
     .describe(
       'start heap allocation sampling at boot; `kill -USR1 <pid>` writes a heap snapshot and memory summary to `RAGLINE_DATA_DIR/diagnostics/`, `kill -USR2` starts/stops sampling and writes the profile',
     ),
+  RAGLINE_FAULT_KILL_AT: optional(
+    z.string().regex(/^((bridge\.received|(publish|consume|settle):[A-Za-z0-9_.>*-]+)@[^,]+)(,(bridge\.received|(publish|consume|settle):[A-Za-z0-9_.>*-]+)@[^,]+)*$/, 'must be comma-separated <point>@<marker file>'),
+  ).describe(
+    'fault injection, for the fault suite only: the process SIGKILLs itself once at each named step boundary (`bridge.received`, `publish:<subject tail>`, `consume:<subject tail>`, `settle:<subject tail>`), the marker file making it once; environment only',
+  ),
   HEALTH_PORT: int(0, 65535).optional().describe('port of `/healthz`, `/readyz` and `/metrics` for the stage apps; unset: none'),
   HEALTH_HOST: z.string().default('127.0.0.1').describe('address `HEALTH_PORT` listens on'),
   // stable across restarts so a bridge re-reads its own pending entries; replicas on one host get _1, _2...

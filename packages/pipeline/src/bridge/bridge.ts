@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorInfo, type Publisher } from '@ragline/bus';
+import { errorInfo, faultPoint, type Publisher } from '@ragline/bus';
 import { ContractError, RagflowQueueMessage, TaskMessage, decode, msgIds, type TaskContext, type TopologyNames } from '@ragline/contracts';
 import { ROOT_CONTEXT, SpanKind, extractTraceContext, recordError, taskAttributes, trace, type Logger, type Tracer } from '@ragline/telemetry';
 import type { QueueEntry } from '@ragline/redis-queue';
@@ -141,6 +141,7 @@ export function createBridge(deps: BridgeDeps) {
     const task = retried ?? (await receive(taskId));
     if (typeof task === 'string') return task;
     receivedEntries.set(entry.id, task);
+    faultPoint('bridge.received');
     if (receivedEntries.size > 10_000) receivedEntries.delete(receivedEntries.keys().next().value!);
     trace.getActiveSpan()?.setAttributes(taskAttributes(task));
     const ack = await deps.publisher.publish(
