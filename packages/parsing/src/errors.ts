@@ -12,7 +12,9 @@ export type ParseErrorCode =
   /** the parse sandbox stopped a parse that ran past its time limit */
   | 'time_limit'
   /** the parse sandbox stopped a parse that ran out of its memory ceiling */
-  | 'memory_limit';
+  | 'memory_limit'
+  /** the task was cancelled while it was being parsed (the parse stopped between pages) */
+  | 'cancelled';
 
 /**
  * A problem with the document itself (not with the service): the message says what is wrong and

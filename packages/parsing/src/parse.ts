@@ -1,6 +1,7 @@
 import type { ArchiveLimits } from './archive.js';
 import { ParseError, fileTooLargeError } from './errors.js';
 import type { ByteSource } from './byte-source.js';
+import type { ParseHooks } from './ocr/hooks.js';
 import { SNIFF_BYTES, sniffFormat, unsupportedFormatError, type FormatChoice } from './formats/sniff.js';
 import { tableFormat } from './formats/table.js';
 import { methodFor } from './methods/index.js';
@@ -33,6 +34,8 @@ export interface ParseInput {
   maxBytes?: number;
   /** expansion limits for DOCX/XLSX archives (zip-bomb guard); defaults in `ArchiveLimits` */
   archiveLimits?: ArchiveLimits;
+  /** per-page progress, cancellation between pages and the replica's OCR slots; not data (the sandbox passes them as messages) */
+  hooks?: ParseHooks;
 }
 
 function hasText(doc: ParsedDocument): boolean {
@@ -94,8 +97,10 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
     fromPage,
     toPage,
     archiveLimits: input.archiveLimits,
+    ...(input.hooks ? { hooks: input.hooks } : {}),
   });
-  if (!hasText(doc)) throw new ParseError('empty', `empty file: ${name} has no text`);
+  // the notes say why (pages without a text layer that were not OCR'd, say)
+  if (!hasText(doc)) throw new ParseError('empty', `empty file: ${name} has no text${doc.notes.length > 0 ? ` (${doc.notes.join('; ')})` : ''}`);
   if (module) doc.method = module.id;
   else doc.chunkMode = CHUNK_MODE[plan.method as BuiltinMethod];
   if (plan.note) doc.notes.push(plan.note);

@@ -129,7 +129,7 @@ describe('PDF text layer', () => {
   it('reports a page without a text layer and keeps the others', async () => {
     const data = await makePdf({ pages: 3, blankPages: [1] });
     const doc = await parseDocument({ name: 'scan.pdf', data });
-    expect(doc.notes).toEqual(['page 2 has no text layer (scanned?); OCR is not supported']);
+    expect(doc.notes).toEqual(['page 2 has no text (no text layer and no image)']);
     expect([...new Set(doc.sections.map((s) => s.page))]).toEqual([0, 2]);
     // nothing but scanned pages: no text at all is an empty document
     const allScanned = await makePdf({ pages: 2, blankPages: [0, 1] });

@@ -204,11 +204,15 @@ describe('binary signatures beat the extension', () => {
 describe('binary content no parser reads', () => {
   const SUPPORTED = /supported formats: text, markdown, pdf, docx, table, html, json, jsonl(?:, [a-z]+)* \(\.txt, .*\.pdf, \.docx, .*\.csv/;
 
-  it.each(['git-logo.png', 'git-logo.txt', 'git-logo.md', 'git-logo'])('a PNG named %s is refused as a PNG', async (name) => {
-    const err = await parseError({ name, data: png });
-    expect(err.code).toBe('unsupported_format');
-    expect(err.message).toContain(`unsupported file type: ${name} is PNG data (image/png) by its content, which no parser reads`);
-    expect(err.message).toMatch(SUPPORTED);
+  it.each(['git-logo.png', 'git-logo.txt', 'git-logo.md', 'git-logo'])('a PNG named %s is an image by its content, read by OCR', async (name) => {
+    const choice = await sniffFormat(name, png);
+    expect(choice.format?.id).toBe('image');
+    expect(choice.by).toBe(name.endsWith('.png') ? 'extension' : 'content');
+  });
+
+  it('text starting with "BM" is text, not a BMP', async () => {
+    const choice = await sniffFormat('notes', enc('BM notes: the bitmap header magic is two letters, and prose can start with them.\n'));
+    expect(choice.format?.id).toBe('text');
   });
 
   it('an ELF binary and a zip that is not an Office document are refused naming their type', async () => {

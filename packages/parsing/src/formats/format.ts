@@ -1,6 +1,7 @@
 import type { ArchiveLimits } from '../archive.js';
 import type { ParsedDocument } from '../types.js';
 import type { ByteSource } from '../byte-source.js';
+import type { ParseHooks } from '../ocr/hooks.js';
 
 /** What every format parser receives; the bytes are the whole file. */
 export interface FormatInput {
@@ -16,6 +17,8 @@ export interface FormatInput {
   source?: ByteSource;
   /** expansion limits for zip-based formats (DOCX, XLSX); defaults in `inspectArchive` */
   archiveLimits?: ArchiveLimits;
+  /** per-page progress, cancellation and OCR slots (PDF pages and images) */
+  hooks?: ParseHooks;
 }
 
 /** One file format. Adding a format = one module under formats/ plus one row in formats/index.ts. */

@@ -2,6 +2,7 @@ import { docxFormat } from './docx.js';
 import { emlFormat } from './eml.js';
 import type { FormatParser } from './format.js';
 import { htmlFormat } from './html.js';
+import { imageFormat } from './image.js';
 import { jsonFormat, jsonlFormat } from './json.js';
 import { markdownFormat } from './markdown.js';
 import { pdfFormat } from './pdf.js';
@@ -10,7 +11,7 @@ import { tableFormat } from './table.js';
 import { textFormat } from './text.js';
 
 /** Every supported format; a new one (PDF, DOCX, XLSX, HTML, JSON...) is one more row. */
-export const FORMATS: readonly FormatParser[] = [textFormat, markdownFormat, pdfFormat, docxFormat, tableFormat, htmlFormat, jsonFormat, jsonlFormat, emlFormat, pptxFormat];
+export const FORMATS: readonly FormatParser[] = [textFormat, markdownFormat, pdfFormat, docxFormat, tableFormat, htmlFormat, jsonFormat, jsonlFormat, emlFormat, pptxFormat, imageFormat];
 
 const byExtension = new Map<string, FormatParser>(FORMATS.flatMap((f) => f.extensions.map((e) => [e, f] as const)));
 

@@ -1,10 +1,16 @@
 import type { PDFDocumentLoadingTask, PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { fileURLToPath } from 'node:url';
 import { ParseError } from '../errors.js';
 import { DEFAULT_CHUNK_TOKEN_NUM } from '../merge.js';
 import { countTokens } from '@ragline/tokenizer';
 import type { ParsedDocument, Position, Section } from '../types.js';
 import { bytesSource, type ByteSource } from '../byte-source.js';
 import type { FormatInput, FormatParser } from './format.js';
+import { ocrRequested } from '../ocr/config.js';
+import { OcrError } from '../ocr/engine.js';
+import type { ParseHooks } from '../ocr/hooks.js';
+import { cancelledError, ocrPageSections } from '../ocr/pages.js';
+import { DEFAULT_OCR_DPI, renderPage } from '../ocr/render.js';
 
 export interface PdfOptions {
   /** file name, used in messages; default "document.pdf" */
@@ -17,11 +23,19 @@ export interface PdfOptions {
   maxSectionTokens?: number;
   /** bytes per range request; default 64 KiB (pdf.js's default) */
   rangeChunkSize?: number;
+  /** OCR pages without a usable text layer (see `needsOcr`); default true. `layout_recognize: "Plain Text"` turns it off */
+  ocr?: boolean;
+  /** resolution pages are rendered at for OCR; default 300 */
+  ocrDpi?: number;
+  /** per-page progress, cancellation between pages and the replica's OCR slots */
+  hooks?: ParseHooks;
 }
 
 export const DEFAULT_PDF_RANGE_CHUNK = 64 * 1024;
 
 type PdfJs = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
+/** pdf.js's own resources: the standard fonts a PDF may name without embedding, and its image decoders (JPEG 2000, JBIG2) in WebAssembly */
+const PDFJS_DIR = new URL('./', import.meta.resolve('pdfjs-dist/package.json'));
 let pdfjsModule: Promise<PdfJs> | undefined;
 // pdf.js is several MB of code: load it on the first PDF only
 function pdfjs(): Promise<PdfJs> {
@@ -72,6 +86,9 @@ async function openPdf(source: ByteSource, name: string, rangeChunkSize: number)
     disableFontFace: true,
     useSystemFonts: false,
     stopAtErrors: false,
+    // file paths: the Node build reads them with fs (a rendered page for OCR needs fonts and image decoders)
+    standardFontDataUrl: fileURLToPath(new URL('standard_fonts/', PDFJS_DIR)),
+    wasmUrl: fileURLToPath(new URL('wasm/', PDFJS_DIR)),
   });
   try {
     const doc = await guard(task.promise);
@@ -105,7 +122,8 @@ export async function pdfPageCount(input: Uint8Array | ByteSource, opts: { name?
   }
 }
 
-interface Line {
+/** A line of text with its box in points from the page's top-left corner. */
+export interface Line {
   text: string;
   x0: number;
   x1: number;
@@ -173,7 +191,7 @@ function linesOf(items: readonly TextRun[], toViewport: (x: number, y: number) =
  * jumps upwards (a new column), or the block has reached `maxTokens`. Lines of a block are joined
  * into running text, and the block's box is the union of its lines' boxes.
  */
-function blocksOf(lines: readonly Line[], page: number, maxTokens: number): Section[] {
+export function blocksOf(lines: readonly Line[], page: number, maxTokens: number): Section[] {
   const sections: Section[] = [];
   let block: { text: string; tokens: number; x0: number; x1: number; top: number; bottom: number; size: number } | undefined;
   const flush = (): void => {
@@ -218,17 +236,81 @@ async function pageSections(page: PDFPageProxy, pageIndex: number, maxTokens: nu
 }
 
 /**
- * The text layer of pages `fromPage`..`toPage` (0-based, `toPage` exclusive, as RAGFlow's tasks)
- * as one section per text block, each with its 0-based page and box `[page, x0, x1, top, bottom]`
- * in points from the page's top-left corner (what RAGFlow's position tags hold). Pages are read
- * one at a time through `source` and freed after their text is taken. A page without text is
- * reported in `notes`, since OCR is not supported.
+ * A text layer with fewer characters per square inch than this is not the page's text: a scan
+ * with no text layer, or with a page number, a stamp or a scanner's watermark on it (a page of
+ * prose holds 20-40 per square inch, a sparse title page 1-3).
+ */
+export const MIN_TEXT_PER_SQUARE_INCH = 1;
+
+function visibleChars(sections: readonly Section[]): number {
+  return sections.reduce((n, s) => n + s.text.replace(/\s+/g, '').length, 0);
+}
+
+/** Whether a page paints an image (a scan is one): OCR can find nothing on a page that has none. */
+async function paintsImage(lib: PdfJs, page: PDFPageProxy): Promise<boolean> {
+  const ops = lib.OPS;
+  const image = new Set<number>([
+    ops.paintImageXObject,
+    ops.paintInlineImageXObject,
+    ops.paintImageMaskXObject,
+    ops.paintImageXObjectRepeat,
+    ops.paintImageMaskXObjectRepeat,
+    ops.paintImageMaskXObjectGroup,
+    ops.paintInlineImageXObjectGroup,
+  ]);
+  // the operator list is cached by pdf.js, so a page that is then rendered does not parse it twice
+  const list = await page.getOperatorList();
+  return list.fnArray.some((fn) => image.has(fn));
+}
+
+/** Whether the page's text layer is too thin for its area (see MIN_TEXT_PER_SQUARE_INCH) and the page has an image to read. */
+async function needsOcr(lib: PdfJs, page: PDFPageProxy, sections: readonly Section[]): Promise<boolean> {
+  const { width, height } = page.getViewport({ scale: 1 });
+  const squareInches = (width / 72) * (height / 72);
+  if (visibleChars(sections) >= squareInches * MIN_TEXT_PER_SQUARE_INCH) return false;
+  return paintsImage(lib, page);
+}
+
+interface PageText {
+  sections: Section[];
+  ocr: boolean;
+  note?: string;
+}
+
+async function pageText(lib: PdfJs, page: PDFPageProxy, p: number, opts: { maxTokens: number; ocr: boolean; dpi: number; hooks?: ParseHooks }): Promise<PageText> {
+  const layer = await pageSections(page, p, opts.maxTokens);
+  if (!(await needsOcr(lib, page, layer))) {
+    return { sections: layer, ocr: false, ...(layer.length === 0 ? { note: `page ${p + 1} has no text (no text layer and no image)` } : {}) };
+  }
+  if (!opts.ocr) {
+    return {
+      sections: layer,
+      ocr: false,
+      note: `page ${p + 1} has ${layer.length === 0 ? 'no text layer' : 'almost no text layer'} (scanned?); not OCR'd since layout_recognize is "Plain Text"`,
+    };
+  }
+  const rendered = await renderPage(page, opts.dpi);
+  const ocr = await ocrPageSections(rendered, p, opts.maxTokens, opts.hooks);
+  // a page number over a photo: the OCR has at least what the layer had, usually more
+  if (visibleChars(ocr) <= visibleChars(layer)) return { sections: layer, ocr: false };
+  return { sections: ocr, ocr: true };
+}
+
+/**
+ * The text of pages `fromPage`..`toPage` (0-based, `toPage` exclusive, as RAGFlow's tasks) as
+ * one section per text block, each with its 0-based page and box `[page, x0, x1, top, bottom]`
+ * in points from the page's top-left corner (what RAGFlow's position tags hold). A page without
+ * a usable text layer (see `needsOcr`) is rendered and OCR'd, its lines grouped into blocks the
+ * same way. Pages are read one at a time through `source` and freed after their text is taken;
+ * `hooks` hear of each page, and an aborted signal stops the parse before the next one.
  */
 export async function parsePdf(source: ByteSource, opts: PdfOptions = {}): Promise<ParsedDocument> {
   const name = opts.name ?? 'document.pdf';
   const fromPage = opts.fromPage ?? 0;
   const maxTokens = opts.maxSectionTokens ?? DEFAULT_CHUNK_TOKEN_NUM;
+  const hooks = opts.hooks;
   if (source.size === 0) throw new ParseError('empty', `empty file: ${name} has no text`);
+  const lib = await pdfjs();
   const pdf = await openPdf(source, name, opts.rangeChunkSize ?? DEFAULT_PDF_RANGE_CHUNK);
   try {
     const pageCount = pdf.doc.numPages;
@@ -242,24 +324,30 @@ export async function parsePdf(source: ByteSource, opts: PdfOptions = {}): Promi
     const toPage = Math.min(opts.toPage ?? pageCount, pageCount);
     const sections: Section[] = [];
     const notes: string[] = [];
+    let ocrPages = 0;
     for (let p = fromPage; p < toPage; p++) {
+      if (hooks?.signal?.aborted) throw cancelledError(name, p);
       let page: PDFPageProxy | undefined;
+      let found: PageText;
       try {
         page = await pdf.guard(pdf.doc.getPage(p + 1));
-        const found = await pdf.guard(pageSections(page, p, maxTokens));
-        if (found.length === 0) notes.push(`page ${p + 1} has no text layer (scanned?); OCR is not supported`);
-        sections.push(...found);
+        found = await pdf.guard(pageText(lib, page, p, { maxTokens, ocr: opts.ocr ?? true, dpi: opts.ocrDpi ?? DEFAULT_OCR_DPI, ...(hooks ? { hooks } : {}) }));
       } catch (err) {
         const failure = pdf.readFailure();
         if (failure !== undefined) throw failure;
-        if (err instanceof ParseError) throw err;
+        if (err instanceof ParseError || err instanceof OcrError) throw err;
         throw new ParseError('corrupt', `corrupt PDF: page ${p + 1} of ${name} could not be read (${err instanceof Error ? err.message : String(err)})`, {
           cause: err,
         });
       } finally {
         page?.cleanup();
       }
+      if (found.note) notes.push(found.note);
+      if (found.ocr) ocrPages++;
+      sections.push(...found.sections);
+      hooks?.onPage?.({ page: p, done: p - fromPage + 1, total: toPage - fromPage, ocr: found.ocr });
     }
+    if (ocrPages > 0) notes.push(`OCR read ${ocrPages} of ${toPage - fromPage} page${toPage - fromPage === 1 ? '' : 's'} (no usable text layer)`);
     return { sections, format: 'pdf', notes };
   } finally {
     await pdf.close();
@@ -273,7 +361,14 @@ function sectionTokenLimit(parserConfig: Record<string, unknown>): number {
 
 /** PDF input options from a format input (the parser config's chunk size caps a text block). */
 export function pdfOptionsFor(input: Omit<FormatInput, 'data' | 'source'>): PdfOptions {
-  return { name: input.name, fromPage: input.fromPage, toPage: input.toPage, maxSectionTokens: sectionTokenLimit(input.parserConfig) };
+  return {
+    name: input.name,
+    fromPage: input.fromPage,
+    toPage: input.toPage,
+    maxSectionTokens: sectionTokenLimit(input.parserConfig),
+    ocr: ocrRequested(input.parserConfig),
+    ...(input.hooks ? { hooks: input.hooks } : {}),
+  };
 }
 
 export const pdfFormat: FormatParser = {

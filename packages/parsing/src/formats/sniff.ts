@@ -5,6 +5,7 @@ import { docxFormat } from './docx.js';
 import { emlFormat, looksLikeMessage } from './eml.js';
 import type { FormatParser } from './format.js';
 import { htmlFormat } from './html.js';
+import { IMAGE_SIGNATURES, imageFormat } from './image.js';
 import { FORMATS, extensionOf, formatFor, supportedExtensions } from './index.js';
 import { jsonFormat, jsonlFormat } from './json.js';
 import { markdownFormat } from './markdown.js';
@@ -46,7 +47,12 @@ const SIGNATURE_FORMATS = new Map<string, FormatParser>([
   ['xlsx', tableFormat],
   ['xlsm', tableFormat],
   ['pptx', pptxFormat],
+  // images are read by OCR
+  ...IMAGE_SIGNATURES.map((ext) => [ext, imageFormat] as const),
 ]);
+
+/** Signatures of two bytes ("BM") that text can start with: such bytes are an image only if they are not text. */
+const WEAK_SIGNATURES = new Set(['bmp']);
 
 /**
  * Containers a DOCX/XLSX/XLS name may legitimately hold: a zip whose first bytes do not show its
@@ -174,7 +180,7 @@ export async function sniffContent(bytes: Uint8Array, opts: SniffOptions = {}): 
   // late); given more of the file, file-type walks the entries (with its own size limits).
   if (type?.ext === 'zip' && bytes.byteLength > head.byteLength) type = (await signatureOf(bytes)) ?? type;
   const format = type ? SIGNATURE_FORMATS.get(type.ext) : undefined;
-  if (type && format) return { kind: 'binary', ext: type.ext, mime: type.mime, format };
+  if (type && format && !(WEAK_SIGNATURES.has(type.ext) && decodedHead(head))) return { kind: 'binary', ext: type.ext, mime: type.mime, format };
   // file-type also names text formats (XML, RTF, iCalendar) and short magic numbers plain text
   // can start with ("MZ", "BM"); bytes that decode as text are text
   const text = decodedHead(head);

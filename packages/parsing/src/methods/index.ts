@@ -5,6 +5,7 @@ import { lawsMethod } from './laws.js';
 import { manualMethod } from './manual.js';
 import type { ChunkMethodModule } from './method.js';
 import { paperMethod } from './paper.js';
+import { pictureMethod } from './picture.js';
 import { presentationMethod } from './presentation.js';
 import { qaMethod } from './qa.js';
 import { tagMethod } from './tag.js';
@@ -18,6 +19,7 @@ export const METHODS: readonly ChunkMethodModule[] = [
   lawsMethod,
   bookMethod,
   tagMethod,
+  pictureMethod,
   manualMethod,
   paperMethod,
   knowledgeGraphMethod,

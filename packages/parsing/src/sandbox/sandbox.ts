@@ -4,10 +4,15 @@ import { fileURLToPath } from 'node:url';
 import { ParseError } from '../errors.js';
 import type { ParseInput } from '../parse.js';
 import type { ParsedDocument } from '../types.js';
+import { cancelledError } from '../ocr/pages.js';
 import type { FromWorker, ParseJob, SerializedError, ToWorker } from './protocol.js';
+import { Slots } from './slots.js';
 
 export const DEFAULT_PARSE_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_PARSE_MAX_HEAP_MB = 512;
+export const DEFAULT_OCR_CONCURRENCY = 2;
+/** how long a cancelled parse may take to reach its next page before its worker is killed */
+export const DEFAULT_CANCEL_GRACE_MS = 2000;
 
 export interface ParseSandboxOptions {
   /** a parse running longer is stopped (its worker terminated); default 600000 (10 min) */
@@ -27,6 +32,10 @@ export interface ParseSandboxOptions {
   startTimeoutMs?: number;
   /** worker entry script; default dist/sandbox/worker.js of this package */
   workerUrl?: URL;
+  /** pages OCR'd at once over all of this sandbox's workers (PARSER_OCR_CONCURRENCY); default 2 */
+  ocrConcurrency?: number;
+  /** a cancelled parse that has not stopped this long after the cancel (a page mid-OCR) has its worker killed; default 2000 */
+  cancelGraceMs?: number;
 }
 
 /** The worker died for a reason other than the limits (a crash, a bug): not the document's fault as far as we know. */
@@ -106,6 +115,8 @@ export class ParseSandbox {
   private readonly busy = new Set<PooledWorker>();
   private closed = false;
   private peakRss = 0;
+  private readonly ocrSlots: Slots;
+  private readonly cancelGraceMs: number;
 
   constructor(opts: ParseSandboxOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS;
@@ -115,6 +126,8 @@ export class ParseSandbox {
     this.maxIdle = opts.maxIdleWorkers ?? 2;
     this.startTimeoutMs = opts.startTimeoutMs ?? 30_000;
     this.workerUrl = opts.workerUrl;
+    this.ocrSlots = new Slots(opts.ocrConcurrency ?? DEFAULT_OCR_CONCURRENCY);
+    this.cancelGraceMs = opts.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
     if (!(this.timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${this.timeoutMs}`);
     if (!(this.maxHeapMb >= 16)) throw new RangeError(`maxHeapMb must be >= 16, got ${this.maxHeapMb}`);
   }
@@ -124,15 +137,31 @@ export class ParseSandbox {
     return this.idle.length + this.busy.size;
   }
 
+  /** OCR slots of this sandbox (PARSER_OCR_CONCURRENCY). */
+  get ocrConcurrency(): number {
+    return this.ocrSlots.size;
+  }
+
+  /** Pages being OCR'd now over all workers. */
+  get ocrInUse(): number {
+    return this.ocrSlots.inUse;
+  }
+
   /** Highest resident memory of a busy worker seen so far, in MB (0 where /proc is missing). */
   get peakWorkerRssMb(): number {
     return Math.round(this.peakRss);
   }
 
-  /** `parseDocument(input)` in a worker process, with the limits. A `source` is read from this process. */
+  /**
+   * `parseDocument(input)` in a worker process, with the limits. A `source` is read from this
+   * process; `input.hooks` hear of every page, and their signal cancels the parse (it stops
+   * before the next page, or its worker is killed after `cancelGraceMs`); the worker's OCR waits
+   * for this sandbox's OCR slots.
+   */
   async parse(input: ParseInput): Promise<ParsedDocument> {
     if (this.closed) throw new ParseWorkerError('parse sandbox is closed', true);
-    const { data, source, ...rest } = input;
+    if (input.hooks?.signal?.aborted) throw cancelledError(input.name);
+    const { data, source, hooks: _hooks, ...rest } = input;
     const job: ParseJob = { ...rest, ...(source ? { sourceSize: source.size } : data ? { data } : {}) };
     const pooled = this.idle.pop() ?? this.spawn();
     setRef(pooled.child, true);
@@ -221,17 +250,36 @@ export class ParseSandbox {
 
   private run(pooled: PooledWorker, job: ParseJob, input: ParseInput, answered: { value: boolean }): Promise<ParsedDocument> {
     const { child } = pooled;
+    const hooks = input.hooks;
     return new Promise<ParsedDocument>((resolve, reject) => {
       let readFailure: unknown;
       let settled = false;
+      // OCR slots this parse holds or waits for, by the worker's request id: all given back when it ends, however it ends
+      const slots = new Map<number, { release?: () => void; cancel: () => void }>();
+      let cancelTimer: NodeJS.Timeout | undefined;
       const finish = (fn: () => void): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        clearTimeout(cancelTimer);
         clearInterval(sampler);
         child.off('message', onMessage).off('close', onClose);
+        hooks?.signal?.removeEventListener('abort', onAbort);
+        for (const slot of slots.values()) {
+          slot.cancel();
+          slot.release?.();
+        }
+        slots.clear();
         fn();
       };
+      const onAbort = (): void => {
+        if (child.connected) child.send({ type: 'cancel' } satisfies ToWorker);
+        cancelTimer = setTimeout(() => {
+          finish(() => reject(cancelledError(input.name)));
+          child.kill('SIGKILL');
+        }, this.cancelGraceMs);
+      };
+      hooks?.signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(() => {
         finish(() => reject(new ParseError('time_limit', `parsing exceeded the ${secondsText(this.timeoutMs)} time limit`)));
         child.kill('SIGKILL');
@@ -251,6 +299,25 @@ export class ParseSandbox {
             this.serveRead(child, input, msg.reqId, msg.offset, msg.length).catch((err: unknown) => {
               readFailure ??= err;
             });
+            return;
+          case 'page':
+            hooks?.onPage?.(msg.progress);
+            return;
+          case 'ocr-slot': {
+            const request = this.ocrSlots.acquire();
+            const slot: { release?: () => void; cancel: () => void } = { cancel: request.cancel };
+            slots.set(msg.reqId, slot);
+            void request.granted.then((release) => {
+              // the parse ended while this request waited: the slot goes straight back
+              if (settled || !slots.has(msg.reqId)) return release();
+              slot.release = release;
+              if (child.connected) child.send({ type: 'ocr-granted', reqId: msg.reqId } satisfies ToWorker);
+            });
+            return;
+          }
+          case 'ocr-release':
+            slots.get(msg.reqId)?.release?.();
+            slots.delete(msg.reqId);
             return;
           case 'done':
             answered.value = true;

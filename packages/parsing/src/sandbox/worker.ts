@@ -10,6 +10,9 @@ if (!send0) throw new Error('sandbox/worker.js runs in a process started by Pars
 
 let nextReq = 0;
 const pendingReads = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+const pendingSlots = new Map<number, () => void>();
+/** the running job's cancel switch */
+let cancel: AbortController | undefined;
 
 function send(msg: FromWorker): void {
   send0!(msg);
@@ -29,6 +32,15 @@ function remoteSource(size: number): ByteSource {
   };
 }
 
+/** One of the parent's OCR slots: asked for, granted, given back with `ocr-release`. */
+function ocrSlot(): Promise<() => void> {
+  const reqId = nextReq++;
+  return new Promise<() => void>((resolve) => {
+    pendingSlots.set(reqId, () => resolve(() => send({ type: 'ocr-release', reqId })));
+    send({ type: 'ocr-slot', reqId });
+  });
+}
+
 function serialize(err: unknown): SerializedError {
   if (err instanceof ParseError) return { name: err.name, message: err.message, code: err.code, retryable: false };
   const e = err instanceof Error ? err : new Error(String(err));
@@ -41,6 +53,8 @@ async function run(job: ParseJob): Promise<void> {
   const input: ParseInput = { ...rest };
   if (data) input.data = data;
   if (sourceSize !== undefined) input.source = remoteSource(sourceSize);
+  cancel = new AbortController();
+  input.hooks = { signal: cancel.signal, onPage: (progress) => send({ type: 'page', progress }), ocrSlot };
   try {
     const doc = await parseDocument(input);
     send({ type: 'done', doc });
@@ -52,6 +66,12 @@ async function run(job: ParseJob): Promise<void> {
 process.on('message', (msg: ToWorker) => {
   if (msg.type === 'parse') {
     void run(msg.job);
+  } else if (msg.type === 'cancel') {
+    cancel?.abort();
+  } else if (msg.type === 'ocr-granted') {
+    const grant = pendingSlots.get(msg.reqId);
+    pendingSlots.delete(msg.reqId);
+    grant?.();
   } else if (msg.type === 'range') {
     const pending = pendingReads.get(msg.reqId);
     pendingReads.delete(msg.reqId);
