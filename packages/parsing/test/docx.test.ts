@@ -70,9 +70,9 @@ describe('DOCX', () => {
   });
 
   it('falls back to naive with a note for layout parsers', async () => {
-    const doc = await parseDocument({ name: 'report.docx', data: report, parserId: 'manual' });
+    const doc = await parseDocument({ name: 'report.docx', data: report, parserId: 'paper' });
     expect(doc.chunkMode).toBe('merge');
-    expect(doc.notes).toEqual(["parser 'manual' is not supported by Ragline; chunked with 'naive'"]);
+    expect(doc.notes).toEqual(["parser 'paper' does not read docx files; chunked with 'naive'"]);
     const table = await parseDocument({ name: 'report.docx', data: report, parserId: 'table' });
     expect(table.chunkMode).toBe('merge');
     expect(table.notes.join(' ')).toMatch(/parser 'table' reads spreadsheets.*not docx files; chunked with 'naive'/);

@@ -86,7 +86,7 @@ describe('text', () => {
   it('accepts .log files and notes a parser it does not implement', async () => {
     const doc = await parseDocument({ name: 'server.log', data: enc('started\nstopped'), parserId: 'paper' });
     expect(doc.format).toBe('text');
-    expect(doc.notes).toEqual(["parser 'paper' is not supported by Ragline; chunked with 'naive'"]);
+    expect(doc.notes).toEqual(["parser 'paper' does not read text files; chunked with 'naive'"]);
   });
 });
 
