@@ -7,6 +7,8 @@ import { ragflowQuery } from './ragflow-query.js';
 import { QUERY_FIELDS } from '@ragline/rag-tokenizer';
 import { checkId, checkTenant } from './ids.js';
 import type { FulltextQuery } from '@ragline/rag-tokenizer';
+import { DOC_META_INDEX_BODY, mergedDocMetadata, type DocMetadataFields } from './metadata.js';
+import type { TagCount, TagQuery } from './tags.js';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 import ragflowMapping from './ragflow-es-mapping.json' with { type: 'json' };
 
@@ -368,6 +370,111 @@ class ElasticDocStore implements DocStore {
       const d = found.get(id);
       return d ? [d] : [];
     });
+  }
+
+  /** A terms aggregation of tag_kwd over the chunks of `kbIds` matching `query` (RAGFlow's get_aggregation). */
+  private async tagAggregation(tenantId: string, kbIds: string[], must: estypes.QueryDslQueryContainer[]): Promise<TagCount[]> {
+    if (kbIds.length === 0) return [];
+    const index = this.indexName(tenantId);
+    const filter: estypes.QueryDslQueryContainer[] = [{ terms: { kb_id: kbIds.map((k) => checkId('kb_id', k)) } }];
+    return this.call('tag aggregation', async () => {
+      try {
+        const res = await this.client.search({
+          index,
+          size: 0,
+          query: { bool: { filter, must } },
+          aggs: { aggs_tag_kwd: { terms: { field: 'tag_kwd', size: 1_000_000 } } },
+        });
+        const agg = res.aggregations?.aggs_tag_kwd as estypes.AggregationsStringTermsAggregate | undefined;
+        const buckets = (agg?.buckets ?? []) as estypes.AggregationsStringTermsBucket[];
+        return buckets.map((b): TagCount => [String(b.key), b.doc_count]);
+      } catch (err) {
+        if (isIndexMissing(err)) return [];
+        throw err;
+      }
+    });
+  }
+
+  allTags(tenantId: string, kbIds: string[]): Promise<TagCount[]> {
+    return this.tagAggregation(tenantId, kbIds, []);
+  }
+
+  matchingTags(tenantId: string, kbIds: string[], query: TagQuery): Promise<TagCount[]> {
+    if (!query.queryString.trim()) return Promise.resolve([]);
+    // RAGFlow's MatchTextExpr for paragraph(): query_string over the full-text fields, a clause count as minimum_should_match
+    return this.tagAggregation(tenantId, kbIds, [
+      { query_string: { fields: FULLTEXT_FIELDS, type: 'best_fields', query: query.queryString, minimum_should_match: query.minimumShouldMatch, boost: 1 } },
+    ]);
+  }
+
+  /** `ragflow_doc_meta_<tenant>` under the default prefix, as RAGFlow names it */
+  private docMetaIndex(tenantId: string): string {
+    return `${this.prefix}doc_meta_${checkTenant(tenantId)}`;
+  }
+
+  async getDocMetadata(tenantId: string, docId: string): Promise<DocMetadataFields | undefined> {
+    const index = this.docMetaIndex(tenantId);
+    checkId('doc_id', docId);
+    return this.call('get document metadata', async () => {
+      try {
+        const res = await this.client.get<{ meta_fields?: DocMetadataFields }>({ index, id: docId });
+        return res._source?.meta_fields ?? {};
+      } catch (err) {
+        if (statusOf(err) === 404) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Merges `meta` into the document's entry of `ragflow_doc_meta_<tenant>` as RAGFlow's task executor
+   * does (update_metadata_to over what is stored, then _split_combined_values), creating the index
+   * with RAGFlow's mapping on first use. Concurrent merges (batches of one document on several
+   * indexer replicas) are serialised by optimistic concurrency: a conflict re-reads and merges again.
+   */
+  async mergeDocMetadata(tenantId: string, kbId: string, docId: string, meta: DocMetadataFields): Promise<DocMetadataFields> {
+    const index = this.docMetaIndex(tenantId);
+    checkId('kb_id', kbId);
+    checkId('doc_id', docId);
+    await this.once(index, () =>
+      this.call(`create ${index}`, async () => {
+        try {
+          await this.client.indices.create({ index, ...(DOC_META_INDEX_BODY as unknown as Omit<estypes.IndicesCreateRequest, 'index'>) });
+        } catch (err) {
+          if (!/resource_already_exists_exception/.test(describe(err))) throw err;
+        }
+      }),
+    );
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.call('get document metadata', async () => {
+        try {
+          const res = await this.client.get<{ meta_fields?: DocMetadataFields }>({ index, id: docId });
+          return { fields: res._source?.meta_fields ?? {}, seq: res._seq_no, term: res._primary_term };
+        } catch (err) {
+          if (statusOf(err) === 404) return undefined;
+          throw err;
+        }
+      });
+      const merged = mergedDocMetadata(current?.fields, meta);
+      try {
+        await this.client.index({
+          index,
+          id: docId,
+          document: { id: docId, kb_id: kbId, meta_fields: merged },
+          ...(current && current.seq !== undefined ? { if_seq_no: current.seq, if_primary_term: current.term } : { op_type: 'create' as const }),
+          // RAGFlow refreshes so the metadata is searchable at once
+          refresh: true,
+        });
+        return merged;
+      } catch (err) {
+        if (statusOf(err) === 409 && attempt < 10) continue;
+        if (retryable(err) && attempt < this.maxAttempts) {
+          await this.backoff(attempt);
+          continue;
+        }
+        throw new DocStoreError(`elasticsearch merge document metadata failed: ${describe(err)}`, retryable(err), { cause: err });
+      }
+    }
   }
 
   /** Whether the tenant's index has the vector field mapped (a kNN on an unmapped field is an error). */

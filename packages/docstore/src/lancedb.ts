@@ -7,7 +7,15 @@ import { ragflowQuery } from './ragflow-query.js';
 import { checkId, checkTenant } from './ids.js';
 import { and, eq, inList } from './sql.js';
 import { QUERY_FIELDS, type FulltextQuery } from '@ragline/rag-tokenizer';
+import { docMetaIndexName, mergedDocMetadata, type DocMetadataFields } from './metadata.js';
+import { countTags, matchedClauses, type TagCount, type TagQuery } from './tags.js';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
+
+/** tag knowledge base rows read per table for one aggregation (RAGFlow's terms aggregation has no limit; tag KBs are small) */
+const TAG_SCAN_LIMIT = 100_000;
+
+/** ragflow_doc_meta_<tenant>: RAGFlow's document metadata entries */
+const DOC_META_SCHEMA = new Schema([new Field('id', new Utf8(), false), new Field('kb_id', new Utf8(), false), new Field('meta_json', new Utf8(), false)]);
 
 export interface LanceDocStoreOptions {
   /** directory holding the tables; created if missing */
@@ -669,6 +677,101 @@ class LanceStore implements LanceDocStore {
       w,
       topK,
     );
+  }
+
+  /** Rows of the tenant's chunk tables in `kbIds` (optionally matching `query`), as written. */
+  private async tagDocs(tenantId: string, kbIds: string[], query?: TagQuery): Promise<Record<string, unknown>[]> {
+    checkTenant(tenantId);
+    if (kbIds.length === 0) return [];
+    const filter = inList('kb_id', 'kb_id', kbIds);
+    const docs: Record<string, unknown>[] = [];
+    for (const { table } of await this.tenantTables(tenantId)) {
+      const rows = (query
+        ? await table.search(lanceFtsQuery({ queryString: query.queryString, minimumShouldMatch: 0, keywords: [], terms: query.terms })).where(filter).select(['doc_json']).limit(TAG_SCAN_LIMIT).toArray()
+        : await table.query().where(filter).select(['doc_json']).limit(TAG_SCAN_LIMIT).toArray()) as Record<string, unknown>[];
+      for (const r of rows) docs.push(JSON.parse(r.doc_json as string) as Record<string, unknown>);
+    }
+    return docs;
+  }
+
+  async allTags(tenantId: string, kbIds: string[]): Promise<TagCount[]> {
+    try {
+      return countTags(await this.tagDocs(tenantId, kbIds));
+    } catch (err) {
+      throw wrap('tag aggregation', err);
+    }
+  }
+
+  async matchingTags(tenantId: string, kbIds: string[], query: TagQuery): Promise<TagCount[]> {
+    if (query.terms.length === 0) return [];
+    try {
+      const docs = await this.tagDocs(tenantId, kbIds, query);
+      // Elasticsearch's minimum_should_match, which LanceDB's boolean query has no counterpart for
+      return countTags(docs.filter((d) => matchedClauses(d, query.clauses) >= Math.max(1, query.minimumShouldMatch)));
+    } catch (err) {
+      throw wrap('tag aggregation', err);
+    }
+  }
+
+  /** The metadata table (not a chunk table: none of their columns or migrations), created when `create`. */
+  private async metaTable(name: string, create: boolean): Promise<lancedb.Table | undefined> {
+    const cached = this.tables.get(name);
+    if (cached) return cached;
+    const db = await this.conn();
+    if (!(await exists(db, name))) {
+      if (!create) return undefined;
+      const t = db.createEmptyTable(name, DOC_META_SCHEMA, { existOk: true });
+      this.tables.set(name, t);
+      t.catch(() => this.tables.delete(name));
+      return t;
+    }
+    try {
+      const t = await db.openTable(name);
+      this.tables.set(name, Promise.resolve(t));
+      return t;
+    } catch (err) {
+      if (isUncommittedTable(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async getDocMetadata(tenantId: string, docId: string): Promise<DocMetadataFields | undefined> {
+    checkTenant(tenantId);
+    checkId('doc_id', docId);
+    try {
+      const table = await this.metaTable(docMetaIndexName(tenantId), false);
+      if (!table) return undefined;
+      const [row] = (await table.query().where(eq('id', 'doc_id', docId)).select(['meta_json']).limit(1).toArray()) as Record<string, unknown>[];
+      return row ? (JSON.parse(row.meta_json as string) as DocMetadataFields) : undefined;
+    } catch (err) {
+      throw wrap('get document metadata', err);
+    }
+  }
+
+  /**
+   * The embedded store's `ragflow_doc_meta_<tenant>` table (id, kb_id, meta_fields as JSON), merged
+   * as RAGFlow does. One write at a time per table in this process (the store has one writer process).
+   */
+  async mergeDocMetadata(tenantId: string, kbId: string, docId: string, meta: DocMetadataFields): Promise<DocMetadataFields> {
+    checkTenant(tenantId);
+    checkId('kb_id', kbId);
+    checkId('doc_id', docId);
+    const name = docMetaIndexName(tenantId);
+    try {
+      return await this.serial(name, async () => {
+        const table = (await this.metaTable(name, true))!;
+        const [row] = (await table.query().where(eq('id', 'doc_id', docId)).select(['meta_json']).limit(1).toArray()) as Record<string, unknown>[];
+        const merged = mergedDocMetadata(row ? (JSON.parse(row.meta_json as string) as DocMetadataFields) : undefined, meta);
+        await table
+          .mergeInsert('id')
+          .whenMatchedUpdateAll()
+          .whenNotMatchedInsertAll()
+          .execute(lancedb.makeArrowTable([{ id: docId, kb_id: kbId, meta_json: JSON.stringify(merged) }], { schema: DOC_META_SCHEMA }));
+        return merged;
+      });
+    } catch (err) {
+      throw wrap('merge document metadata', err);
+    }
   }
 
   cacheBytes(): number {

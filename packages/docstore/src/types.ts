@@ -1,4 +1,6 @@
 import type { Chunk } from '@ragline/contracts';
+import type { DocMetadataFields } from './metadata.js';
+import type { TagSource } from './tags.js';
 
 /** RAGFlow's vector field name for a dimension, e.g. q_1024_vec. */
 export type VectorField = `q_${number}_vec`;
@@ -51,7 +53,7 @@ export interface SearchHit {
  * every document carrying its `kb_id`, every read and delete filtered by it: the shape of RAGFlow's
  * Elasticsearch usage, so an Elasticsearch adapter and the embedded default are interchangeable.
  */
-export interface DocStore {
+export interface DocStore extends TagSource {
   readonly kind: 'lancedb' | 'elasticsearch';
   /** create the tenant's index for vectors of `dim` if missing (idempotent) */
   ensureIndex(tenantId: string, dim: number): Promise<void>;
@@ -70,5 +72,9 @@ export interface DocStore {
   /** documents exactly as written, in the order of `ids`; unknown ids are skipped */
   get(tenantId: string, ids: string[]): Promise<StoredChunk[]>;
   search(req: SearchRequest): Promise<SearchHit[]>;
+  /** the document's metadata (RAGFlow's meta_fields in ragflow_doc_meta_<tenant>); undefined when it has none */
+  getDocMetadata(tenantId: string, docId: string): Promise<DocMetadataFields | undefined>;
+  /** merges `meta` into the document's metadata as RAGFlow's task executor does; returns what is stored */
+  mergeDocMetadata(tenantId: string, kbId: string, docId: string, meta: DocMetadataFields): Promise<DocMetadataFields>;
   close(): Promise<void>;
 }

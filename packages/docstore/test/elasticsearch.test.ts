@@ -288,3 +288,67 @@ describe('elasticsearch adapter requests (official client on elasticsearch-mock)
     expect([mm(first), mm(second)]).toEqual(['30%', '10%']);
   });
 });
+
+describe('elasticsearch tag source and document metadata (RAGFlow all_tags / tag_content, DocMetadataService)', () => {
+  let h: ReturnType<typeof harness>;
+  beforeEach(() => {
+    h = harness();
+  });
+
+  it("aggregates tag_kwd over the tag knowledge bases as RAGFlow's get_aggregation reads it", async () => {
+    h.once('POST', '/ragflow_t1/_search', () => ({
+      hits: { hits: [] },
+      aggregations: { aggs_tag_kwd: { buckets: [{ key: 'finance', doc_count: 7 }, { key: 'hr', doc_count: 2 }] } },
+    }));
+    expect(await h.store.allTags('t1', ['tagkb1', 'tagkb2'])).toEqual([
+      ['finance', 7],
+      ['hr', 2],
+    ]);
+    const [req] = h.requests('POST', '/ragflow_t1/_search');
+    expect(req!.body).toEqual({
+      size: 0,
+      query: { bool: { filter: [{ terms: { kb_id: ['tagkb1', 'tagkb2'] } }], must: [] } },
+      aggs: { aggs_tag_kwd: { terms: { field: 'tag_kwd', size: 1_000_000 } } },
+    });
+    expect(await h.store.allTags('t1', [])).toEqual([]);
+  });
+
+  it("matches a chunk's paragraph query with a clause count as minimum_should_match, and finds nothing in a missing index", async () => {
+    h.once('POST', '/ragflow_t1/_search', () => ({ hits: { hits: [] }, aggregations: { aggs_tag_kwd: { buckets: [{ key: 'tax', doc_count: 3 }] } } }));
+    const query = { queryString: '"refund" polici^0.5', minimumShouldMatch: 1, terms: [{ tokens: ['polici'], weight: 0.5 }], clauses: [['refund'], ['polici']] };
+    expect(await h.store.matchingTags('t1', ['tagkb1'], query)).toEqual([['tax', 3]]);
+    const [req] = h.requests('POST', '/ragflow_t1/_search');
+    expect((req!.body as { query: unknown }).query).toEqual({
+      bool: {
+        filter: [{ terms: { kb_id: ['tagkb1'] } }],
+        must: [{ query_string: { fields: FULLTEXT_FIELDS, type: 'best_fields', query: '"refund" polici^0.5', minimum_should_match: 1, boost: 1 } }],
+      },
+    });
+    h.once('POST', '/ragflow_t1/_search', () => esError(404, 'index_not_found_exception'));
+    expect(await h.store.matchingTags('t1', ['tagkb1'], query)).toEqual([]);
+  });
+
+  it('creates ragflow_doc_meta_<tenant> with RAGFlow mapping and merges into what is stored, re-reading on a version conflict', async () => {
+    h.once('PUT', '/ragflow_doc_meta_t1', () => ({ acknowledged: true }));
+    // first merge: nothing stored yet
+    h.once('GET', '/ragflow_doc_meta_t1/_doc/d1', () => esError(404, 'not_found'));
+    h.once('PUT', '/ragflow_doc_meta_t1/_doc/d1', () => ({ result: 'created' }));
+    expect(await h.store.mergeDocMetadata('t1', 'kb1', 'd1', { author: ['Ann、Bo'] })).toEqual({ author: ['Ann', 'Bo'] });
+    const [create] = h.requests('PUT', '/ragflow_doc_meta_t1');
+    expect((create!.body as { mappings: { properties: Record<string, unknown> } }).mappings.properties.meta_fields).toEqual({ type: 'object', dynamic: true });
+    const [first] = h.requests('PUT', '/ragflow_doc_meta_t1/_doc/d1');
+    expect(first!.body).toEqual({ id: 'd1', kb_id: 'kb1', meta_fields: { author: ['Ann', 'Bo'] } });
+    // a first entry is created, so two replicas creating it at once conflict instead of overwriting
+    expect(first!.querystring.op_type).toBe('create');
+
+    // second merge: another replica wrote in between, so the first write conflicts
+    h.once('GET', '/ragflow_doc_meta_t1/_doc/d1', () => ({ _id: 'd1', _seq_no: 1, _primary_term: 1, found: true, _source: { meta_fields: { author: ['Ann', 'Bo'] } } }));
+    h.once('PUT', '/ragflow_doc_meta_t1/_doc/d1', () => esError(409, 'version_conflict_engine_exception'));
+    h.once('GET', '/ragflow_doc_meta_t1/_doc/d1', () => ({ _id: 'd1', _seq_no: 2, _primary_term: 1, found: true, _source: { meta_fields: { author: ['Ann', 'Bo'], year: 2020 } } }));
+    h.once('PUT', '/ragflow_doc_meta_t1/_doc/d1', () => ({ result: 'updated' }));
+    expect(await h.store.mergeDocMetadata('t1', 'kb1', 'd1', { author: ['Cy'], year: 2024 })).toEqual({ author: ['Cy', 'Ann', 'Bo'], year: 2020 });
+    const writes = h.requests('PUT', '/ragflow_doc_meta_t1/_doc/d1').slice(1);
+    expect(writes.map((w) => w.querystring.if_seq_no)).toEqual(['1', '2']);
+    expect(h.requests('PUT', '/ragflow_doc_meta_t1')).toHaveLength(1);
+  });
+});
