@@ -34,10 +34,9 @@ export const CHUNK_MODE: Record<BuiltinMethod, ChunkMode> = { naive: 'merge', ta
  * The chunking method for a RAGFlow `parser_id` and a format id. `naive`/`general` chunk by token
  * budget; `table` makes one chunk per row of a spreadsheet, CSV/TSV or tab-separated text (other
  * formats fall back to `naive` with a note); `one` makes the whole document (or task range) one
- * chunk. A method of methods/ (`qa`, `laws`, `book`, ...) chunks the formats it reads itself and falls back to
- * `naive` with a note on the others; every other parser id (`manual`, `paper`,
- * `resume`, ...) falls back to `naive` with a note, since RAGFlow builds those on layout analysis
- * Ragline does not do.
+ * chunk. A method of methods/ (`qa`, `laws`, `book`, `manual`, ...) chunks the formats it reads itself
+ * and falls back to `naive` with a note on the others (`resume` and `audio` read every format and fail
+ * the task with why); any parser id without a module falls back to `naive` with a note.
  */
 export function planParser(parserId: string, formatId: string): ParserPlan {
   const id = parserId.trim().toLowerCase() || 'naive';
