@@ -4,6 +4,7 @@ import type { DocStore } from '@ragline/docstore';
 import { cancelTask } from '@ragline/redis-queue';
 import type { KnowledgebaseRow, TaskDb } from '@ragline/taskdb';
 import { dropDatabase } from '@ragline/taskdb/testing';
+import { tokenize } from '@ragline/parsing';
 import { ROOT_CONTEXT } from '@ragline/telemetry';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createProgressWriter, upsertFailure, type IndexerTaskState } from '../src/index.js';
@@ -211,5 +212,36 @@ describe('indexer completion counted once in MySQL', () => {
     const t = (await taskdb.getTask(taskId))!;
     expect(t.progress).toBe(1);
     expect(t.chunk_ids).toBe(batches.flatMap((b) => b.chunks.map((c) => c.id)).join(' '));
+  });
+});
+
+describe('indexer with enriched chunks', () => {
+  it("writes the enricher's fields (keywords, questions, tags) searchably and merges the batch's document metadata", async () => {
+    const task = w.task('port.txt');
+    const plain = await embeddedBatch(task, 0, TEXTS[0]!);
+    const enriched = {
+      ...plain,
+      chunks: plain.chunks.map((c, i) => ({
+        ...c,
+        // words neither chunk's text holds: only the enricher's fields can match them
+        important_kwd: i === 0 ? ['gantry'] : ['quayside'],
+        important_tks: tokenize(i === 0 ? 'gantry' : 'quayside'),
+        question_kwd: i === 0 ? ['Which machine hoists the boxes?'] : ['Who steers the vessels?'],
+        question_tks: tokenize(i === 0 ? 'Which machine hoists the boxes?' : 'Who steers the vessels?'),
+        tag_feas: { shipping: 3 },
+      })),
+      doc_metadata: { harbour: ['Rotterdam、Hamburg'] },
+    };
+    await indexer()(enriched, w.ctx());
+    await w.docstore.refresh(task.tenant_id);
+    const [stored] = await w.docstore.get(task.tenant_id, [plain.chunks[0]!.id]);
+    expect(stored).toMatchObject({ important_kwd: ['gantry'], question_kwd: ['Which machine hoists the boxes?'], tag_feas: { shipping: 3 } });
+    const search = (query: string) => w.docstore.search({ tenantId: task.tenant_id, kbIds: [task.kb_id], query, mode: 'fulltext' });
+    expect((await search('quayside')).map((h) => h.id)).toEqual([plain.chunks[1]!.id]);
+    expect((await search('machine hoists boxes')).map((h) => h.id)).toEqual([plain.chunks[0]!.id]);
+    expect(await w.docstore.getDocMetadata(task.tenant_id, task.doc_id)).toEqual({ harbour: ['Rotterdam', 'Hamburg'] });
+    // a redelivered batch (already recorded) writes nothing twice; the metadata stays as it was
+    await indexer()(enriched, w.ctx());
+    expect(await w.docstore.getDocMetadata(task.tenant_id, task.doc_id)).toEqual({ harbour: ['Rotterdam', 'Hamburg'] });
   });
 });

@@ -114,6 +114,11 @@ export function createIndexHandler(deps: IndexStageDeps) {
       deps.docstore.upsert(task.tenant_id, docs),
     );
     if (result.errors.length) throw upsertFailure(result.errors, docs.length);
+    // the enricher's document metadata (enable_metadata), merged where RAGFlow keeps it
+    // (ragflow_doc_meta_<tenant>); a merge is idempotent, so a redelivered batch changes nothing
+    if (msg.doc_metadata && Object.keys(msg.doc_metadata).length > 0) {
+      await withSpan(deps.tracer, 'merge document metadata', {}, () => deps.docstore.mergeDocMetadata(task.tenant_id, task.kb_id, task.doc_id, msg.doc_metadata!));
+    }
   }
 
   async function indexBatch(msg: EmbeddedBatch, ctx: DeliveryContext): Promise<void> {
