@@ -14,8 +14,8 @@ export interface ChunkTask {
   /** knowledge base pagerank; written as `pagerank_fea` when > 0, as RAGFlow does */
   pagerank?: number;
   /**
-   * chunking method; only `naive` makes child chunks from `parser_config.children_delimiter`,
-   * as in RAGFlow (other methods ignore it)
+   * chunking method; only `naive` (and `knowledge_graph`, chunked as naive) makes child chunks from
+   * `parser_config.children_delimiter`, as in RAGFlow (other methods ignore it)
    */
   parser_id?: string;
 }
@@ -64,8 +64,9 @@ export function buildChunks(task: ChunkTask, merged: readonly MergedChunk[], now
   const create_timestamp_flt = now.getTime() / 1000;
   const pagerank = task.pagerank && task.pagerank > 0 ? { pagerank_fea: Math.trunc(task.pagerank) } : {};
 
-  // RAGFlow naive: children_delimiter cuts every text chunk (not tables or images) into children.
-  const childPattern = task.parser_id === 'naive' ? childDelimiterPattern(task.parser_config?.['children_delimiter']) : '';
+  // RAGFlow naive (and knowledge_graph, which is naive.chunk): children_delimiter cuts every text chunk (not tables or images) into children.
+  const childPattern =
+    task.parser_id === 'naive' || task.parser_id === 'knowledge_graph' ? childDelimiterPattern(task.parser_config?.['children_delimiter']) : '';
 
   const seen = new Set<string>();
   const out: ChunkInput[] = [];

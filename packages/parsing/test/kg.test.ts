@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { chunkDocument, parseDocument, planParser } from '../src/index.js';
+import { buildChunks, chunkDocument, initHashing, parseDocument, planParser } from '../src/index.js';
 import { KNOWLEDGE_GRAPH_NOTE } from '../src/methods/knowledge-graph.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
@@ -26,5 +26,18 @@ describe('knowledge_graph', () => {
       expect(chunks.length).toBeGreaterThan(1);
       expect(chunks).toEqual(chunkDocument(naive, cfg));
     }
+  });
+
+  it('cuts chunks into children_delimiter children as naive does (RAGFlow runs naive.chunk for it)', async () => {
+    await initHashing();
+    const parser_config = { chunk_token_num: 64, children_delimiter: '`.`' };
+    const data = new Uint8Array(readFileSync('/usr/share/common-licenses/Apache-2.0'));
+    const build = async (parser_id: string) => {
+      const doc = await parseDocument({ name: 'Apache-2.0.txt', data, parserId: parser_id, parserConfig: parser_config });
+      return buildChunks({ doc_id: 'd', kb_id: 'k', doc_name: 'Apache-2.0.txt', parser_config, parser_id }, chunkDocument(doc, parser_config), new Date(0));
+    };
+    const kg = await build('knowledge_graph');
+    expect(kg.some((c) => typeof c['mom_id'] === 'string')).toBe(true);
+    expect(kg).toEqual(await build('naive'));
   });
 });

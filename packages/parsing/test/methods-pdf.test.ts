@@ -60,7 +60,8 @@ describe('manual, paper, laws and book on PDF and DOCX against RAGFlow (golden/m
   it.each(golden.cases.map((c) => [`${c.method} ${c.file}`, c] as const))('%s', async (_, c) => {
     const { name, doc, parserConfig } = await parsed(c);
     expect(doc.method).toBe(c.method);
-    const chunks = buildChunks({ doc_id: 'doc1', kb_id: 'kb1', doc_name: name, parser_config: parserConfig, parser_id: c.method }, chunkDocument(doc, parserConfig));
+    // the document as it comes back from the parse sandbox (JSON over IPC): layout and outline included
+    const chunks = buildChunks({ doc_id: 'doc1', kb_id: 'kb1', doc_name: name, parser_config: parserConfig, parser_id: c.method }, chunkDocument(JSON.parse(JSON.stringify(doc)) as typeof doc, parserConfig));
     expect(chunks.map((ck) => ck.content_with_weight)).toEqual(c.chunks.map((g) => g.content_with_weight));
     chunks.forEach((ck, i) => {
       const g = c.chunks[i]!;
