@@ -1,10 +1,11 @@
 import { CommonEnv, env, loadConfig } from '@ragline/config';
-import { RagTokenizerResourceSettings } from '@ragline/parsing';
+import { ParsingSettings, RagTokenizerResourceSettings } from '@ragline/parsing';
 import { StorageSettings } from '@ragline/storage';
 
 export const ParserEnv = CommonEnv.extend({
   ...StorageSettings,
   ...RagTokenizerResourceSettings,
+  ...ParsingSettings,
   PARSER_CONCURRENCY: env.int(1, 64).default(2).describe('tasks parsed at once per replica'),
   PARSER_MAX_FILE_BYTES: env
     .int(1)

@@ -26,6 +26,7 @@ rt.runStage({
       batchBytes: cfg.PARSER_BATCH_BYTES,
       parseTimeoutMs: cfg.PARSER_TIMEOUT_MS,
       parseMaxHeapMb: cfg.PARSER_MAX_HEAP_MB,
+      ocrConcurrency: cfg.PARSER_OCR_CONCURRENCY,
     },
   }),
 });

@@ -36,8 +36,19 @@ export {
   defaultWorkerUrl,
   DEFAULT_PARSE_TIMEOUT_MS,
   DEFAULT_PARSE_MAX_HEAP_MB,
+  DEFAULT_OCR_CONCURRENCY,
+  DEFAULT_CANCEL_GRACE_MS,
   type ParseSandboxOptions,
 } from './sandbox/sandbox.js';
+export { ParsingSettings } from './settings.js';
+export type { ParseHooks, PageProgress } from './ocr/hooks.js';
+export { OcrError, tidyOcrText, type OcrEngine, type OcrLine, type GrayImage } from './ocr/engine.js';
+export { createTesseractEngine, OCR_LANGUAGES } from './ocr/tesseract.js';
+export { sharedOcrEngine, terminateOcr } from './ocr/service.js';
+export { ocrRequested } from './ocr/config.js';
+export { renderPage, DEFAULT_OCR_DPI } from './ocr/render.js';
+export { imageFormat, parseImage, IMAGE_EXTENSIONS } from './formats/image.js';
+export { pictureMethod } from './methods/picture.js';
 export { docxFormat } from './formats/docx.js';
 export { htmlFormat, htmlSections } from './formats/html.js';
 export { jsonFormat, jsonlFormat, jsonSections, flattenJson, MAX_LINE_NOTES } from './formats/json.js';

@@ -1,7 +1,9 @@
 import type { DeliveryContext, Publisher } from '@ragline/bus';
 import { ChunkBatch, TaskManifest, enrichSpecFor, msgIds, type ChunkInput, type TaskContext, type TaskMessage, type TaskRef, type TopologyNames } from '@ragline/contracts';
 import {
+  DEFAULT_OCR_CONCURRENCY,
   DEFAULT_PARSE_MAX_HEAP_MB,
+  ParseError,
   DEFAULT_PARSE_TIMEOUT_MS,
   ParseSandbox,
   SNIFF_BYTES,
@@ -11,6 +13,7 @@ import {
   initHashing,
   sniffFormat,
   type ByteSource,
+  type PageProgress,
   type ParseInput,
 } from '@ragline/parsing';
 import { ObjectTooLargeError, type ObjectStore } from '@ragline/storage';
@@ -30,6 +33,10 @@ export interface ParseLimits {
   parseTimeoutMs: number;
   /** heap ceiling of a parse worker process in MB (PARSER_MAX_HEAP_MB); default 512 */
   parseMaxHeapMb: number;
+  /** pages OCR'd at once over the replica's parse workers (PARSER_OCR_CONCURRENCY); default 2 */
+  ocrConcurrency: number;
+  /** how often the cancel flag is read while a task is being parsed; default 1000 ms */
+  cancelPollMs: number;
 }
 
 export const DEFAULT_PARSE_LIMITS: ParseLimits = {
@@ -38,6 +45,8 @@ export const DEFAULT_PARSE_LIMITS: ParseLimits = {
   batchBytes: 256 * 1024,
   parseTimeoutMs: DEFAULT_PARSE_TIMEOUT_MS,
   parseMaxHeapMb: DEFAULT_PARSE_MAX_HEAP_MB,
+  ocrConcurrency: DEFAULT_OCR_CONCURRENCY,
+  cancelPollMs: 1000,
 };
 
 export interface ParseStageDeps {
@@ -78,7 +87,8 @@ export function taskRef(task: TaskContext): TaskRef {
 export function createParseHandler(deps: ParseStageDeps) {
   const limits = { ...DEFAULT_PARSE_LIMITS, ...deps.limits };
   const ready = initHashing();
-  const sandbox = deps.sandbox ?? new ParseSandbox({ timeoutMs: limits.parseTimeoutMs, maxHeapMb: limits.parseMaxHeapMb });
+  const sandbox =
+    deps.sandbox ?? new ParseSandbox({ timeoutMs: limits.parseTimeoutMs, maxHeapMb: limits.parseMaxHeapMb, ocrConcurrency: limits.ocrConcurrency });
   return async function handleTask(msg: TaskMessage, ctx: DeliveryContext): Promise<void> {
     await ready;
     const task = msg.task;
@@ -123,16 +133,41 @@ export function createParseHandler(deps: ParseStageDeps) {
     });
     ctx.working();
 
-    const chunks = await withSpan(deps.tracer, 'parse and chunk', {}, async (span) => {
-      const doc = await sandbox.parse({
-        name: task.doc_name,
-        ...file,
-        parserId: task.parser_id,
-        parserConfig: task.parser_config,
-        fromPage: task.from_page,
-        toPage: task.to_page,
-        maxBytes: limits.maxFileBytes,
-      });
+    // an OCR'd page takes seconds: the cancel flag is read while the parse runs, which stops before its next page
+    const cancel = new AbortController();
+    const poll = setInterval(() => {
+      deps.isCancelled(task.task_id).then(
+        (yes) => yes && cancel.abort(),
+        () => {},
+      );
+    }, limits.cancelPollMs);
+    const onPage = (p: PageProgress): void => {
+      ctx.working();
+      if (!p.ocr) return;
+      const progress = PROGRESS.parseStart + ((PROGRESS.parseDone - PROGRESS.parseStart) * p.done) / p.total;
+      deps.progress
+        .report(task, `OCR: page ${p.page + 1} (${p.done} of ${p.total}).`, Number(progress.toFixed(3)), { pageRange: true, key: `ocr.${ctx.deliveryCount}.${p.page}` })
+        .catch((err: unknown) => log.warn({ err }, 'page progress not published'));
+    };
+    const parsed = await withSpan(deps.tracer, 'parse and chunk', {}, async (span) => {
+      let doc;
+      try {
+        doc = await sandbox.parse({
+          name: task.doc_name,
+          ...file,
+          parserId: task.parser_id,
+          parserConfig: task.parser_config,
+          fromPage: task.from_page,
+          toPage: task.to_page,
+          maxBytes: limits.maxFileBytes,
+          hooks: { signal: cancel.signal, onPage },
+        });
+      } catch (err) {
+        if (err instanceof ParseError && err.code === 'cancelled') return undefined;
+        throw err;
+      } finally {
+        clearInterval(poll);
+      }
       // chunk mode from the parser plan: naive merge, one chunk per table row, the whole document, or a
       // method of its own; methods read the knowledge base language as RAGFlow passes `lang` (qa's prefixes)
       const merged = chunkDocument(doc, { language: task.language, ...task.parser_config });
@@ -145,6 +180,12 @@ export function createParseHandler(deps: ParseStageDeps) {
       return built;
     });
     ctx.working();
+    if (parsed === undefined) {
+      await deps.progress.report(task, 'Task has been cancelled. [Canceled]', -1, { key: 'cancelled' });
+      log.info('cancelled while parsing');
+      return;
+    }
+    const chunks = parsed;
 
     if (await deps.isCancelled(task.task_id)) {
       await deps.progress.report(task, 'Task has been cancelled. [Canceled]', -1, { key: 'cancelled' });
