@@ -62,7 +62,7 @@ describe('manual helpers (rag/app/manual.py, rag/nlp title_frequency)', () => {
       'Setup\nLinux\n\n\nUse apt.',
       'Usage\n\nRun it.',
     ]);
-    expect(chunks[0]!.fields).toEqual({ doc_type_kwd: 'table' });
+    expect(chunks[0]!.fields).toEqual({ doc_type_kwd: 'table', page_num_int: [], position_int: [], top_int: [] });
   });
 
   it('reads PDF and DOCX, and falls back to naive on other files as RAGFlow refuses them', () => {

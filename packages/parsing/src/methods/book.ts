@@ -4,7 +4,7 @@ import { naiveMerge } from '../merge.js';
 import type { MergedChunk, ParsedDocument, Section } from '../types.js';
 import { bulletsCategory, hierarchicalMerge, isEnglish, makeColonAsTitle, pyStrip, removeContentsTable, type LaidSection } from './hierarchy.js';
 import { linesFormat, textChunks } from './laws.js';
-import type { ChunkMethodModule } from './method.js';
+import { UNPLACED, type ChunkMethodModule } from './method.js';
 import { pdfBulletBlocksFormat } from './pdf-layout.js';
 import { tagged, taggedChunks } from './pdf-tags.js';
 
@@ -94,7 +94,7 @@ function bookDocxFormat(named: FormatParser): FormatParser {
 function bookDocxChunks(sections: readonly Section[], parserConfig: Record<string, unknown>): MergedChunk[] {
   const tables: MergedChunk[] = sections
     .filter((s) => s.table)
-    .map((s) => ({ text: s.text, tokens: countTokens(s.text), pages: [], positions: [], fields: { doc_type_kwd: 'table' } }));
+    .map((s) => ({ text: s.text, tokens: countTokens(s.text), pages: [], positions: [], fields: { ...UNPLACED, top_int: [], doc_type_kwd: 'table' } }));
   const laid: LaidSection[] = sections.flatMap((s): LaidSection[] => {
     if (s.table) return [['', '']];
     const text = pyStrip(s.text.replace(/\u3000/g, ' '));

@@ -2,7 +2,7 @@ import { countTokens } from '@ragline/tokenizer';
 import type { FormatInput, FormatParser } from '../formats/format.js';
 import type { MergedChunk, OutlineEntry, ParsedDocument, Position, Section } from '../types.js';
 import { BULLET_PATTERN, bulletsCategory, notBullet, notTitle, pyStrip } from './hierarchy.js';
-import type { ChunkMethodModule } from './method.js';
+import { UNPLACED, type ChunkMethodModule } from './method.js';
 import { pdfLayoutFormat } from './pdf-layout.js';
 import { throughTag } from './pdf-tags.js';
 import { parseQaDocx } from './qa-docx.js';
@@ -132,7 +132,8 @@ export function manualPdfChunks(sections: readonly Section[], outline: readonly 
  */
 export function manualDocxChunks(sections: readonly Section[]): MergedChunk[] {
   const out: MergedChunk[] = [];
-  const chunk = (text: string, fields?: Record<string, unknown>): MergedChunk => ({ text, tokens: countTokens(text), pages: [], positions: [], ...(fields ? { fields } : {}) });
+  // RAGFlow's tokenize() / tokenize_table without positions: no page_num_int, position_int or top_int
+  const chunk = (text: string, fields?: Record<string, unknown>): MergedChunk => ({ text, tokens: countTokens(text), pages: [], positions: [], fields: { ...UNPLACED, top_int: [], ...fields } });
   for (const t of sections) if (t.table && t.text) out.push(chunk(t.text, { doc_type_kwd: 'table' }));
   const questions: string[] = [];
   const levels: number[] = [];

@@ -18,3 +18,10 @@ export interface ChunkMethodModule {
    */
   chunk(doc: ParsedDocument, parserConfig: Record<string, unknown>): MergedChunk[];
 }
+
+/**
+ * Fields of a chunk RAGFlow builds with `tokenize()` alone (qa, tag, manual on DOCX), which sets no
+ * page_num_int / position_int: empty here, since the chunk contract requires both (buildChunks would
+ * otherwise number the chunk as tokenize_chunks does). A method adds its own top_int, if any.
+ */
+export const UNPLACED: Readonly<Record<string, unknown>> = Object.freeze({ page_num_int: [], position_int: [] });

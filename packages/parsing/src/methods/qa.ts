@@ -3,7 +3,7 @@ import { countTokens } from '@ragline/tokenizer';
 import { fineGrainedTokenize, tokenize } from '@ragline/rag-tokenizer';
 import type { FormatInput, FormatParser } from '../formats/format.js';
 import type { MergedChunk, ParsedDocument, Section } from '../types.js';
-import type { ChunkMethodModule } from './method.js';
+import { UNPLACED, type ChunkMethodModule } from './method.js';
 import { parseQaDocx } from './qa-docx.js';
 import { csvRecord, extractMessage, readRows, sheetPairs, txtDelimiter, type RowPair } from './rows.js';
 
@@ -158,7 +158,7 @@ function docxPairs(paragraphs: readonly Section[]): RowPair[] {
 
 /** RAGFlow's tokenize_table on a DOCX table: the table HTML is the chunk, typed "table". */
 function tableChunk(s: Section): MergedChunk {
-  return { text: s.text, tokens: countTokens(s.text), pages: [], positions: [], fields: { doc_type_kwd: 'table' } };
+  return { text: s.text, tokens: countTokens(s.text), pages: [], positions: [], fields: { ...UNPLACED, top_int: [], doc_type_kwd: 'table' } };
 }
 
 function kindOf(doc: ParsedDocument): QaKind {
@@ -185,7 +185,7 @@ function pairChunk(pair: RowPair, english: boolean): MergedChunk {
     tokens: countTokens(text),
     pages: [],
     positions: [],
-    fields: { content_ltks, content_sm_ltks: fineGrainedTokenize(content_ltks), top_int: [pair.row] },
+    fields: { ...UNPLACED, content_ltks, content_sm_ltks: fineGrainedTokenize(content_ltks), top_int: [pair.row] },
   };
 }
 

@@ -2,7 +2,7 @@ import { countTokens } from '@ragline/tokenizer';
 import { fineGrainedTokenize, tokenize } from '@ragline/rag-tokenizer';
 import type { FormatInput, FormatParser } from '../formats/format.js';
 import type { MergedChunk, ParsedDocument } from '../types.js';
-import type { ChunkMethodModule } from './method.js';
+import { UNPLACED, type ChunkMethodModule } from './method.js';
 import { csvRecord, extractMessage, readRows, sheetPairs, txtDelimiter, type RowPair } from './rows.js';
 
 /**
@@ -82,6 +82,7 @@ function tagChunk(r: RowPair): MergedChunk {
     pages: [],
     positions: [],
     fields: {
+      ...UNPLACED,
       content_ltks,
       content_sm_ltks: fineGrainedTokenize(content_ltks),
       tag_kwd: tagKeywords(r.answer),
