@@ -8,7 +8,7 @@ import { QUERY_FIELDS } from '@ragline/rag-tokenizer';
 import { checkId, checkTenant } from './ids.js';
 import type { FulltextQuery } from '@ragline/rag-tokenizer';
 import { DOC_META_INDEX_BODY, mergedDocMetadata, type DocMetadataFields } from './metadata.js';
-import type { TagCount, TagQuery } from './tags.js';
+import { paragraphQuery, type TagCount, type TagQuery } from './tags.js';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 import ragflowMapping from './ragflow-es-mapping.json' with { type: 'json' };
 
@@ -395,11 +395,12 @@ class ElasticDocStore implements DocStore {
     });
   }
 
-  allTags(tenantId: string, kbIds: string[]): Promise<TagCount[]> {
+  allTagCounts(tenantId: string, kbIds: string[]): Promise<TagCount[]> {
     return this.tagAggregation(tenantId, kbIds, []);
   }
 
-  matchingTags(tenantId: string, kbIds: string[], query: TagQuery): Promise<TagCount[]> {
+  matchingTagCounts(tenantId: string, kbIds: string[], match: TagQuery): Promise<TagCount[]> {
+    const query = paragraphQuery(match);
     if (!query.queryString.trim()) return Promise.resolve([]);
     // RAGFlow's MatchTextExpr for paragraph(): query_string over the full-text fields, a clause count as minimum_should_match
     return this.tagAggregation(tenantId, kbIds, [

@@ -19,5 +19,5 @@ export {
 } from './elasticsearch.js';
 export { ragflowQuery, chunkRankTokens, hybridScores } from './ragflow-query.js';
 export { DocStoreSettings, DocStoreWriterSettings } from './settings.js';
-export { paragraphQuery, countTags, type TagCount, type TagQuery, type TagSource } from './tags.js';
+export { paragraphQuery, countTags, type ParagraphQuery, type TagCount, type TagQuery, type TagSource } from './tags.js';
 export { DOC_META_INDEX_BODY, docMetaIndexName, mergedDocMetadata, splitCombinedValues, updateMetadataTo, type DocMetadataFields } from './metadata.js';

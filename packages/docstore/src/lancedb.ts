@@ -8,7 +8,7 @@ import { checkId, checkTenant } from './ids.js';
 import { and, eq, inList } from './sql.js';
 import { QUERY_FIELDS, type FulltextQuery } from '@ragline/rag-tokenizer';
 import { docMetaIndexName, mergedDocMetadata, type DocMetadataFields } from './metadata.js';
-import { countTags, matchedClauses, type TagCount, type TagQuery } from './tags.js';
+import { countTags, matchedClauses, paragraphQuery, type ParagraphQuery, type TagCount, type TagQuery } from './tags.js';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 
 /** tag knowledge base rows read per table for one aggregation (RAGFlow's terms aggregation has no limit; tag KBs are small) */
@@ -680,7 +680,7 @@ class LanceStore implements LanceDocStore {
   }
 
   /** Rows of the tenant's chunk tables in `kbIds` (optionally matching `query`), as written. */
-  private async tagDocs(tenantId: string, kbIds: string[], query?: TagQuery): Promise<Record<string, unknown>[]> {
+  private async tagDocs(tenantId: string, kbIds: string[], query?: ParagraphQuery): Promise<Record<string, unknown>[]> {
     checkTenant(tenantId);
     if (kbIds.length === 0) return [];
     const filter = inList('kb_id', 'kb_id', kbIds);
@@ -694,7 +694,7 @@ class LanceStore implements LanceDocStore {
     return docs;
   }
 
-  async allTags(tenantId: string, kbIds: string[]): Promise<TagCount[]> {
+  async allTagCounts(tenantId: string, kbIds: string[]): Promise<TagCount[]> {
     try {
       return countTags(await this.tagDocs(tenantId, kbIds));
     } catch (err) {
@@ -702,7 +702,8 @@ class LanceStore implements LanceDocStore {
     }
   }
 
-  async matchingTags(tenantId: string, kbIds: string[], query: TagQuery): Promise<TagCount[]> {
+  async matchingTagCounts(tenantId: string, kbIds: string[], match: TagQuery): Promise<TagCount[]> {
+    const query = paragraphQuery(match);
     if (query.terms.length === 0) return [];
     try {
       const docs = await this.tagDocs(tenantId, kbIds, query);

@@ -16,10 +16,23 @@ import {
 export type TagCount = [tag: string, count: number];
 
 /**
+ * What a chunk is matched against the tag knowledge bases with (RAGFlow's tag_content): the input of
+ * FulltextQueryer.paragraph. The shape `@ragline/enrichment`'s TagSource passes.
+ */
+export interface TagQuery {
+  /** `title_tks + " " + content_ltks` of the chunk */
+  tokens: string;
+  /** the chunk's important_kwd (quoted phrases of the query) */
+  keywords: string[];
+  /** how many of the text's weighted terms to use; RAGFlow's 30 */
+  keywordsTopn: number;
+}
+
+/**
  * The query RAGFlow's tag_content searches the tag knowledge bases with (FulltextQueryer.paragraph):
  * the chunk's top keywords by term weight, with synonyms, plus its important_kwd as phrases.
  */
-export interface TagQuery {
+export interface ParagraphQuery {
   /** Lucene query_string text, as paragraph() builds it */
   queryString: string;
   /** ES minimum_should_match as a number of clauses: min(3, round(clauses / 10)) */
@@ -36,9 +49,9 @@ export interface TagQuery {
  */
 export interface TagSource {
   /** every `tag_kwd` value over all chunks of `kbIds` in the tenant's index, with its count */
-  allTags(tenantId: string, kbIds: string[]): Promise<TagCount[]>;
-  /** `tag_kwd` counts over the chunks of `kbIds` that match `query` */
-  matchingTags(tenantId: string, kbIds: string[], query: TagQuery): Promise<TagCount[]>;
+  allTagCounts(tenantId: string, kbIds: string[]): Promise<TagCount[]>;
+  /** `tag_kwd` counts over the chunks of `kbIds` that match the chunk's paragraph query */
+  matchingTagCounts(tenantId: string, kbIds: string[], query: TagQuery): Promise<TagCount[]>;
 }
 
 let weighter: TermWeighter | undefined;
@@ -56,15 +69,15 @@ function pyRound(x: number): number {
  * chunk's important_kwd as quoted phrases.
  */
 export function paragraphQuery(
-  chunk: { title_tks?: string; content_ltks?: string; important_kwd?: string[] },
-  keywordsTopn = 30,
+  query: Partial<TagQuery>,
   resources: { weighter?: TermWeighter; synonyms?: SynonymSource } = {},
-): TagQuery {
+): ParagraphQuery {
+  const keywordsTopn = query.keywordsTopn ?? 30;
   const tw = resources.weighter ?? (weighter ??= new TermWeighter(ragTokenizer(), loadTermResources(undefined)));
   const syn = resources.synonyms ?? (synonyms ??= new RagflowSynonyms({ dictionary: loadSynonymDictionary(undefined) }));
-  const tks = splitWhitespace(`${chunk.title_tks ?? ''} ${chunk.content_ltks ?? ''}`).filter((t) => t.trim());
+  const tks = splitWhitespace(query.tokens ?? '').filter((t) => t.trim());
   const weighted = tw.weights(tks, false);
-  const important = chunk.important_kwd ?? [];
+  const important = query.keywords ?? [];
   const clauses = important.map((k) => `"${k.trim()}"`);
   const kept = important.filter((k) => k.trim());
   const terms: WeightedTerm[] = kept.map((k) => ({ tokens: [k.trim().replace(/\s+/g, '_')], weight: 1 }));

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { MockPattern } from '@elastic/elasticsearch-mock';
 import { Client, errors } from '@elastic/elasticsearch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chunkRankTokens, createElasticDocStore, FULLTEXT_FIELDS, hybridScores, ragflowIndexBody, ragflowQuery, type ElasticDocStoreOptions } from '../src/index.js';
+import { chunkRankTokens, createElasticDocStore, FULLTEXT_FIELDS, hybridScores, paragraphQuery, ragflowIndexBody, ragflowQuery, type ElasticDocStoreOptions } from '../src/index.js';
 import reference from '../src/ragflow-es-mapping.json' with { type: 'json' };
 import { makeChunk } from './conformance.js';
 
@@ -300,7 +300,7 @@ describe('elasticsearch tag source and document metadata (RAGFlow all_tags / tag
       hits: { hits: [] },
       aggregations: { aggs_tag_kwd: { buckets: [{ key: 'finance', doc_count: 7 }, { key: 'hr', doc_count: 2 }] } },
     }));
-    expect(await h.store.allTags('t1', ['tagkb1', 'tagkb2'])).toEqual([
+    expect(await h.store.allTagCounts('t1', ['tagkb1', 'tagkb2'])).toEqual([
       ['finance', 7],
       ['hr', 2],
     ]);
@@ -310,22 +310,24 @@ describe('elasticsearch tag source and document metadata (RAGFlow all_tags / tag
       query: { bool: { filter: [{ terms: { kb_id: ['tagkb1', 'tagkb2'] } }], must: [] } },
       aggs: { aggs_tag_kwd: { terms: { field: 'tag_kwd', size: 1_000_000 } } },
     });
-    expect(await h.store.allTags('t1', [])).toEqual([]);
+    expect(await h.store.allTagCounts('t1', [])).toEqual([]);
   });
 
   it("matches a chunk's paragraph query with a clause count as minimum_should_match, and finds nothing in a missing index", async () => {
     h.once('POST', '/ragflow_t1/_search', () => ({ hits: { hits: [] }, aggregations: { aggs_tag_kwd: { buckets: [{ key: 'tax', doc_count: 3 }] } } }));
-    const query = { queryString: '"refund" polici^0.5', minimumShouldMatch: 1, terms: [{ tokens: ['polici'], weight: 0.5 }], clauses: [['refund'], ['polici']] };
-    expect(await h.store.matchingTags('t1', ['tagkb1'], query)).toEqual([['tax', 3]]);
+    const query = { tokens: 'refund polici', keywords: ['tax audit'], keywordsTopn: 30 };
+    const expected = paragraphQuery(query);
+    expect(await h.store.matchingTagCounts('t1', ['tagkb1'], query)).toEqual([['tax', 3]]);
     const [req] = h.requests('POST', '/ragflow_t1/_search');
     expect((req!.body as { query: unknown }).query).toEqual({
       bool: {
         filter: [{ terms: { kb_id: ['tagkb1'] } }],
-        must: [{ query_string: { fields: FULLTEXT_FIELDS, type: 'best_fields', query: '"refund" polici^0.5', minimum_should_match: 1, boost: 1 } }],
+        must: [{ query_string: { fields: FULLTEXT_FIELDS, type: 'best_fields', query: expected.queryString, minimum_should_match: 0, boost: 1 } }],
       },
     });
     h.once('POST', '/ragflow_t1/_search', () => esError(404, 'index_not_found_exception'));
-    expect(await h.store.matchingTags('t1', ['tagkb1'], query)).toEqual([]);
+    expect(expected.queryString.startsWith('"tax audit" ')).toBe(true);
+    expect(await h.store.matchingTagCounts('t1', ['tagkb1'], query)).toEqual([]);
   });
 
   it('creates ragflow_doc_meta_<tenant> with RAGFlow mapping and merges into what is stored, re-reading on a version conflict', async () => {

@@ -34,7 +34,7 @@ describe("RAGFlow's update_metadata_to and _split_combined_values", () => {
 describe("RAGFlow's paragraph query for tagging", () => {
   it('puts important_kwd first as phrases, then the heaviest terms with weights, and counts a tenth of the clauses as must-match (at most 3)', () => {
     const content = tokenize('The quarterly tax report lists every refund, deduction and audit of the finance department');
-    const q = paragraphQuery({ title_tks: tokenize('tax report'), content_ltks: content, important_kwd: ['tax audit'] }, 30, { synonyms: { lookup: () => [] } });
+    const q = paragraphQuery({ tokens: `${tokenize('tax report')} ${content}`, keywords: ['tax audit'], keywordsTopn: 30 }, { synonyms: { lookup: () => [] } });
     expect(q.queryString.startsWith('"tax audit" ')).toBe(true);
     const weighted = q.queryString.slice('"tax audit" '.length).split(' ');
     expect(weighted.every((c) => /^[^\s^]+\^[0-9.e-]+$/.test(c))).toBe(true);
@@ -43,11 +43,11 @@ describe("RAGFlow's paragraph query for tagging", () => {
     expect(q.clauses).toHaveLength(weighted.length + 1);
     expect(q.minimumShouldMatch).toBe(Math.min(3, Math.round((weighted.length + 1) / 10)));
     // at most keywords_topn terms
-    expect(paragraphQuery({ content_ltks: content }, 3, { synonyms: { lookup: () => [] } }).clauses).toHaveLength(3);
+    expect(paragraphQuery({ tokens: content, keywordsTopn: 3 }, { synonyms: { lookup: () => [] } }).clauses).toHaveLength(3);
   });
 
   it('ORs a term with its synonyms at a fifth of the weight', () => {
-    const q = paragraphQuery({ content_ltks: 'refund' }, 30, { synonyms: { lookup: (t) => (t === 'refund' ? ['repayment'] : []) } });
+    const q = paragraphQuery({ tokens: 'refund' }, { synonyms: { lookup: (t: string) => (t === 'refund' ? ['repayment'] : []) } });
     expect(q.queryString).toMatch(/^\(refund OR \(repay\w*\)\^0\.2\)\^1\.0$/);
     expect(q.clauses).toEqual([['refund', expect.stringMatching(/^repay/)]]);
   });
@@ -83,18 +83,17 @@ describe('embedded store as the tag source and metadata store', () => {
   });
 
   it("counts every tag of the tag knowledge bases (RAGFlow's all_tags), only theirs", async () => {
-    expect(await store.allTags('t1', ['tagkb'])).toEqual([
+    expect(await store.allTagCounts('t1', ['tagkb'])).toEqual([
       ['tax', 2],
       ['finance', 1],
       ['hr', 1],
     ]);
-    expect(await store.allTags('t1', [])).toEqual([]);
-    expect(await store.allTags('t-none', ['tagkb'])).toEqual([]);
+    expect(await store.allTagCounts('t1', [])).toEqual([]);
+    expect(await store.allTagCounts('t-none', ['tagkb'])).toEqual([]);
   });
 
   it("counts the tags of the tag chunks a chunk's paragraph query matches", async () => {
-    const q = paragraphQuery({ content_ltks: tokenize('a tax refund was paid') }, 30, { synonyms: { lookup: () => [] } });
-    const tags = await store.matchingTags('t1', ['tagkb'], q);
+    const tags = await store.matchingTagCounts('t1', ['tagkb'], { tokens: tokenize('a tax refund was paid'), keywords: [], keywordsTopn: 30 });
     expect(tags[0]).toEqual(['tax', 2]);
     expect(tags.map(([t]) => t)).not.toContain('hr');
     expect(tags.map(([t]) => t)).not.toContain('elsewhere');
