@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@ragline/config';
+import { ragflowQueueNames } from '@ragline/contracts';
 import { TaskDbError } from '@ragline/taskdb';
 import { docStoreFromConfig, embeddingRegistryFromConfig } from '@ragline/pipeline';
 import { Command, Option } from 'commander';
@@ -185,7 +186,8 @@ program
 
 /** The connections `reparse` and `delete` use (RAGFlow's document actions). */
 function documentActionDeps(cfg: CliEnv, c: ReturnType<typeof openClients>): DocumentActionDeps {
-  return { taskdb: c.taskdb, store: c.store, docstore: docStoreFromConfig(cfg), producer: c.producer, redis: c.redis, queueNaming: cfg.RAGFLOW_QUEUE_NAMING };
+  const queues = cfg.RAGFLOW_QUEUES ? cfg.RAGFLOW_QUEUES.split(',') : ragflowQueueNames(cfg.RAGFLOW_QUEUE_NAMING);
+  return { taskdb: c.taskdb, store: c.store, docstore: docStoreFromConfig(cfg), producer: c.producer, redis: c.redis, queue: queues[queues.length - 1]! };
 }
 
 program

@@ -1,4 +1,3 @@
-import { ragflowQueueName } from '@ragline/contracts';
 import type { DocStore } from '@ragline/docstore';
 import { cancelTask, type RagflowQueueProducer } from '@ragline/redis-queue';
 import type { ObjectStore } from '@ragline/storage';
@@ -12,7 +11,8 @@ export interface DocumentActionDeps {
   docstore: DocStore;
   producer: RagflowQueueProducer;
   redis: Redis;
-  queueNaming: 'current' | 'legacy';
+  /** RAGFlow stream the new tasks go to (priority 0: the last of the configured streams) */
+  queue: string;
 }
 
 export interface ReparseResult {
@@ -35,7 +35,7 @@ const abortedKey = (docId: string) => `doc:chunking_aborted:${docId}`;
  * (its file read for the page or row count), identical finished tasks keep their chunks, the other
  * earlier chunks are removed from the doc store *before* the new tasks are queued (a new task may
  * write chunks with the same ids: chunk ids hash content and document), and the new tasks go to
- * the priority-0 queue. A document with unfinished tasks is refused (DocumentBusyError).
+ * the priority-0 stream. A document with unfinished tasks is refused (DocumentBusyError).
  */
 export async function reparseDocument(deps: DocumentActionDeps, docId: string): Promise<ReparseResult> {
   const doc = await deps.taskdb.getDocument(docId);
@@ -49,7 +49,7 @@ export async function reparseDocument(deps: DocumentActionDeps, docId: string): 
   if (plan.queue.length) {
     await deps.redis.set(pendingKey(docId), String(plan.queue.length), 'EX', 7 * 24 * 3600);
     await deps.redis.del(abortedKey(docId));
-    for (const t of plan.queue) await deps.producer.enqueue(ragflowQueueName(0, deps.queueNaming), { ...t });
+    for (const t of plan.queue) await deps.producer.enqueue(deps.queue, { ...t });
   } else {
     // every task reused: nothing will report progress, so settle the document now
     await deps.taskdb.syncDocuments([docId]);
