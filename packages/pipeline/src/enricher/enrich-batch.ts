@@ -11,10 +11,10 @@ export interface EnrichBatchRequest {
   task: TaskRef;
   chunks: Chunk[];
   signal: AbortSignal;
-  /** checked between LLM calls: a cancelled task stops calling the model */
+  /** checked between LLM calls: a cancelled task stops calling the model (the enricher throws an error with `cancelled: true`) */
   isCancelled: () => Promise<boolean>;
-  /** called as chunks are done; the stage tells JetStream it is still working */
-  onProgress?: (...args: unknown[]) => void;
+  /** RAGFlow's progress messages as each feature starts and ends; the stage tells JetStream it is still working */
+  onProgress?: (msg: string) => void;
 }
 
 export interface EnrichBatchResult {
@@ -111,20 +111,22 @@ export function createEnrichHandler(deps: EnrichStageDeps) {
       { msgID: msgIds.chunkBatch(msg.task.task_id, msg.batch_no), taskId: msg.task.task_id, docId: msg.task.doc_id },
     );
 
+  // as the embedder does: the indexer may be waiting for nothing else, and must remove what it indexed
+  async function dropCancelled(msg: ChunkBatch, when: string): Promise<void> {
+    const task = msg.task;
+    await deps.publisher.publish(
+      deps.names.subjects.cancelled,
+      TaskCancelled,
+      { v: 1, kind: 'cancelled', task, batch_no: msg.batch_no },
+      { msgID: msgIds.cancelled(task.task_id), taskId: task.task_id, docId: task.doc_id },
+    );
+    deps.logger.info({ task_id: task.task_id, batch: msg.batch_no }, `task cancelled ${when}: batch dropped`);
+  }
+
   return async function handleBatch(msg: ChunkBatch, ctx: DeliveryContext): Promise<void> {
     const task = msg.task;
     ctx.span.setAttributes({ ...taskAttributes(task), [ATTR.batchNo]: msg.batch_no, [ATTR.chunkCount]: msg.chunks.length });
-    if (await deps.isCancelled(task.task_id)) {
-      // as the embedder does: the indexer may be waiting for nothing else, and must remove what it indexed
-      await deps.publisher.publish(
-        deps.names.subjects.cancelled,
-        TaskCancelled,
-        { v: 1, kind: 'cancelled', task, batch_no: msg.batch_no },
-        { msgID: msgIds.cancelled(task.task_id), taskId: task.task_id, docId: task.doc_id },
-      );
-      deps.logger.info({ task_id: task.task_id, batch: msg.batch_no }, 'task cancelled: batch dropped');
-      return;
-    }
+    if (await deps.isCancelled(task.task_id)) return dropCancelled(msg, 'before enriching');
     const spec = msg.enrich;
     if (!spec) {
       // nothing asked: the batch goes on as it came (without the enrich-hop fields)
@@ -140,7 +142,9 @@ export function createEnrichHandler(deps: EnrichStageDeps) {
       });
     }
     const started = Date.now();
-    const result = await withSpan(
+    let result: EnrichBatchResult;
+    try {
+      result = await withSpan(
       deps.tracer,
       'enrich',
       { attributes: { ...taskAttributes(task), [ATTR.batchNo]: msg.batch_no, [ATTR.chunkCount]: msg.chunks.length, [ATTR.model]: spec.llm_id } },
@@ -152,24 +156,24 @@ export function createEnrichHandler(deps: EnrichStageDeps) {
           signal: ctx.signal,
           isCancelled: () => deps.isCancelled(task.task_id),
           // LLM calls take seconds each: keep the message ours while the batch is being worked on
-          onProgress: () => ctx.working(),
+          // (RAGFlow's per-feature lines go to the log: per batch they would flood progress_msg)
+          onProgress: (line) => {
+            ctx.working();
+            deps.logger.debug({ task_id: task.task_id, batch: msg.batch_no }, line);
+          },
         });
         span.setAttributes({ 'ragline.enrich.llm_calls': r.llmCalls, 'ragline.enrich.cache_hits': r.cacheHits });
         return r;
       },
-    );
-    ctx.working();
-    // cancelled while the model was answering: drop the batch rather than pass half of the work on
-    if (await deps.isCancelled(task.task_id)) {
-      await deps.publisher.publish(
-        deps.names.subjects.cancelled,
-        TaskCancelled,
-        { v: 1, kind: 'cancelled', task, batch_no: msg.batch_no },
-        { msgID: msgIds.cancelled(task.task_id), taskId: task.task_id, docId: task.doc_id },
       );
-      deps.logger.info({ task_id: task.task_id, batch: msg.batch_no }, 'task cancelled while enriching: batch dropped');
-      return;
+    } catch (e) {
+      // the enricher saw the cancel flag between two calls
+      if ((e as { cancelled?: unknown }).cancelled === true) return dropCancelled(msg, 'while enriching');
+      throw e;
     }
+    ctx.working();
+    // cancelled while the last answers came in: drop the batch rather than pass it on
+    if (await deps.isCancelled(task.task_id)) return dropCancelled(msg, 'while enriching');
     // the contract checks the enriched chunks (ids, field types) before the embedder sees them
     await forward(msg, result.chunks, result.metadata);
 
