@@ -1,6 +1,10 @@
+import { jsonEndpoint, retrying, serverErrorText, statusFailure } from '@ragline/model-http';
 import type { EmbedResult } from './backend.js';
 import { EmbeddingError } from './errors.js';
 import { sumTokens } from './tokens.js';
+
+// the transport helpers moved to @ragline/model-http (shared with the chat client); re-exported unchanged
+export { joinRoute, parseRetryAfter, serverErrorText, sleep, splitCredentials } from '@ragline/model-http';
 
 /** What every HTTP embedding backend accepts for transport, auth and retries. */
 export interface HttpBackendOptions {
@@ -30,71 +34,6 @@ export interface HttpProtocol {
   parse(json: unknown, expected: number): { vectors: Float32Array[]; reportedTokens?: number };
   /** statuses worth retrying besides 408/409/425/429 and 5xx (TEI's 424 "embedding failed") */
   extraRetryableStatus?: readonly number[];
-}
-
-const RETRYABLE_STATUS = new Set([408, 409, 425, 429]);
-const MAX_ERROR_TEXT = 500;
-
-/**
- * fetch refuses URLs with user:password@, and they must not reach error messages: split them off
- * into a Basic authorization (used when no apiKey is set).
- */
-export function splitCredentials(url: string): { url: string; basic?: string; secrets: string[] } {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return { url, secrets: [] };
-  }
-  if (!u.username && !u.password) return { url, secrets: [] };
-  const user = decodeURIComponent(u.username);
-  const pass = decodeURIComponent(u.password);
-  const rawPass = u.password;
-  u.username = '';
-  u.password = '';
-  const basic = Buffer.from(`${user}:${pass}`).toString('base64');
-  return { url: u.toString(), basic, secrets: [pass, rawPass, basic].filter((x) => x.length > 0) };
-}
-
-/** Joins a base URL and a route without doubling the route when the base already ends in it. */
-export function joinRoute(base: string, route: string): string {
-  const u = base.trim().replace(/\/+$/, '');
-  return u.endsWith(route) ? u : `${u}${route}`;
-}
-
-/** Retry-After is either delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
-}
-
-/** The server's own words, from the usual error shapes (OpenAI, TEI, Ollama, FastAPI), else the raw body. */
-export function serverErrorText(body: string): string {
-  let text = body.trim();
-  try {
-    const j = JSON.parse(body) as unknown;
-    if (j && typeof j === 'object') {
-      const o = j as Record<string, unknown>;
-      const err = o.error;
-      if (err && typeof err === 'object' && typeof (err as Record<string, unknown>).message === 'string') {
-        text = (err as Record<string, string>).message!;
-      } else if (typeof err === 'string') {
-        // TEI adds error_type (Validation, Tokenizer, Overloaded, ...)
-        text = typeof o.error_type === 'string' ? `${err} (${o.error_type})` : err;
-      } else if (typeof o.message === 'string') {
-        text = o.message;
-      } else if (typeof o.detail === 'string') {
-        text = o.detail;
-      }
-    }
-  } catch {
-    // not JSON: keep the body text
-  }
-  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text;
 }
 
 /**
@@ -135,21 +74,6 @@ class RequestTooLargeError extends EmbeddingError {
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** A finite, non-empty number[] as float32, or an Error naming where it came from. */
 export function floatRow(row: unknown, where: string): Float32Array {
   if (!Array.isArray(row) || row.length === 0 || !row.every((x) => typeof x === 'number' && Number.isFinite(x))) {
@@ -178,39 +102,23 @@ export interface HttpEmbedder {
  * EmbeddingErrors carrying the server's words with secrets scrubbed.
  */
 export function createHttpEmbedder(name: string, opts: HttpBackendOptions, protocol: HttpProtocol): HttpEmbedder {
-  const { url: endpoint, basic, secrets } = splitCredentials(protocol.endpoint);
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxRetries = opts.maxRetries ?? 4;
   const retryBaseMs = opts.retryBaseMs ?? 500;
   const maxRetryDelayMs = opts.maxRetryDelayMs ?? 30_000;
-  const doFetch = opts.fetch ?? globalThis.fetch;
-  const apiKey = opts.apiKey && opts.apiKey.length > 0 ? opts.apiKey : undefined;
   const extra = new Set(protocol.extraRetryableStatus ?? []);
-
-  const hidden = [...(apiKey ? [apiKey] : []), ...secrets];
-  const scrub = (text: string): string => hidden.reduce((t, secret) => t.split(secret).join('***'), text);
+  const http = jsonEndpoint({
+    url: protocol.endpoint,
+    timeoutMs,
+    ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
+    ...(opts.fetch !== undefined && { fetch: opts.fetch }),
+  });
+  const { endpoint, scrub } = http;
   const fail = (message: string, o: ConstructorParameters<typeof EmbeddingError>[1]) =>
     new EmbeddingError(scrub(`embedding ${opts.model} at ${endpoint} (${name}): ${message}`), o);
 
   async function attempt(texts: string[], signal: AbortSignal | undefined): Promise<EmbedResult> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-    else if (basic) headers.authorization = `Basic ${basic}`;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-
-    let res: Response;
-    let text: string;
-    try {
-      res = await doFetch(endpoint, { method: 'POST', headers, body: JSON.stringify(protocol.body(texts)), signal: combined });
-      text = await res.text();
-    } catch (err) {
-      if (signal?.aborted) throw fail('aborted by caller', { retryable: false, cause: signal.reason });
-      if (timeout.aborted) throw fail(`timed out after ${timeoutMs} ms`, { retryable: true });
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      const detail = e.cause?.code ?? e.cause?.message ?? e.message;
-      throw fail(`network error: ${detail}`, { retryable: true });
-    }
+    const { res, text } = await http.post(protocol.body(texts), signal, fail);
 
     if (!res.ok) {
       const size = requestTooLarge(res.status, text);
@@ -218,11 +126,8 @@ export function createHttpEmbedder(name: string, opts: HttpBackendOptions, proto
         const said = `HTTP ${res.status}: ${serverErrorText(text) || res.statusText}`;
         throw new RequestTooLargeError(scrub(`embedding ${opts.model} at ${endpoint} (${name}): ${said}`), res.status, scrub(said), size.maxBatch);
       }
-      const retryable = RETRYABLE_STATUS.has(res.status) || extra.has(res.status) || res.status >= 500;
-      const retryAfterMs = retryable ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
-      const o: ConstructorParameters<typeof EmbeddingError>[1] = { status: res.status, retryable };
-      if (retryAfterMs !== undefined) o.retryAfterMs = retryAfterMs;
-      throw fail(`HTTP ${res.status}: ${serverErrorText(text) || res.statusText}`, o);
+      const failure = statusFailure(res, text, extra);
+      throw fail(failure.message, failure.init);
     }
 
     let json: unknown;
@@ -244,21 +149,15 @@ export function createHttpEmbedder(name: string, opts: HttpBackendOptions, proto
     return { vectors: parsed.vectors, tokens };
   }
 
-  async function withRetries(texts: string[], signal: AbortSignal | undefined): Promise<EmbedResult> {
-    for (let retry = 0; ; retry++) {
-      try {
-        return await attempt(texts, signal);
-      } catch (err) {
-        if (!(err instanceof EmbeddingError) || !err.retryable || retry >= maxRetries) throw err;
-        const backoff = Math.random() * Math.min(maxRetryDelayMs, retryBaseMs * 2 ** retry);
-        const wait = Math.min(maxRetryDelayMs, err.retryAfterMs ?? backoff);
-        try {
-          await sleep(wait, signal);
-        } catch (abortReason) {
-          throw fail('aborted by caller', { retryable: false, cause: abortReason });
-        }
-      }
-    }
+  function withRetries(texts: string[], signal: AbortSignal | undefined): Promise<EmbedResult> {
+    return retrying(() => attempt(texts, signal), {
+      maxRetries,
+      retryBaseMs,
+      maxRetryDelayMs,
+      ...(signal !== undefined && { signal }),
+      shouldRetry: (err) => err instanceof EmbeddingError && err.retryable,
+      aborted: (reason) => fail('aborted by caller', { retryable: false, cause: reason }),
+    });
   }
 
   // the largest batch the server said it accepts (TEI's --max-client-batch-size), once it has said so

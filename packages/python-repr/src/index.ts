@@ -1,0 +1,2 @@
+export { PyFloat, pythonStr, pythonRepr, pythonFloatRepr, comparePython } from './python.js';
+export { pythonJsonDumps, type JsonDumpsOptions } from './json.js';
