@@ -26,6 +26,7 @@ const { DocStoreSettings, DocStoreWriterSettings } = await load('packages/docsto
 const { EmbeddingSettings } = await load('packages/embedding/dist/index.js');
 const { RagflowQueueSettings } = await load('packages/redis-queue/dist/index.js');
 const { RagTokenizerResourceSettings } = await load('packages/rag-tokenizer/dist/index.js');
+const { ChatSettings } = await load('packages/enrichment/dist/index.js');
 const { ParsingSettings } = await load('packages/parsing/dist/index.js');
 
 const readers = [
@@ -48,6 +49,7 @@ try {
       { name: 'DocStoreSettings', from: '@ragline/docstore', title: 'Doc store', shape: DocStoreSettings },
       { name: 'DocStoreWriterSettings', from: '@ragline/docstore', title: 'Doc store writes', shape: DocStoreWriterSettings },
       { name: 'EmbeddingSettings', from: '@ragline/embedding', title: 'Embedding', shape: EmbeddingSettings },
+      { name: 'ChatSettings', from: '@ragline/enrichment', title: 'Chat models (enrichment)', shape: ChatSettings },
       { name: 'RagTokenizerResourceSettings', from: '@ragline/rag-tokenizer', title: 'Tokenizer resources', shape: RagTokenizerResourceSettings },
       { name: 'ParsingSettings', from: '@ragline/parsing', title: 'Parsing', shape: ParsingSettings },
     ],
