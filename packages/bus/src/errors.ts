@@ -94,3 +94,11 @@ export function isJsWrongLastSequence(err: unknown): boolean {
   const code = jsErrCode(err);
   return code === JS_ERR.StreamWrongLastSequence || code === JS_ERR.StreamWrongLastSequenceUnknown;
 }
+
+/**
+ * JetStream is off on the server or for the account: the client's JetStreamNotEnabled (a class the
+ * package does not export, so told by its name) or err_code 10039.
+ */
+export function isJsNotEnabled(err: unknown): boolean {
+  return (err instanceof Error && err.name === 'JetStreamNotEnabled') || jsErrCode(err) === JS_ERR.JetStreamNotEnabledForAccount;
+}

@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JS_ERR, TaskStateStore, connectNats, isJsNotFound, isJsStreamNameExists, isJsWrongLastSequence, jsErrCode, type NatsConnection } from '../src/index.js';
+import { JS_ERR, TaskStateStore, connectNats, isJsNotEnabled, isJsNotFound, isJsStreamNameExists, isJsWrongLastSequence, jsErrCode, type NatsConnection } from '../src/index.js';
 
 /**
  * JetStream errors are classified by err_code from the real server (RAGFlow #18942: matching error
@@ -58,5 +61,25 @@ describe('JetStream error codes', () => {
     const s = await store.get(task);
     expect(s.batches).toEqual(Array.from({ length: 12 }, (_, i) => i));
     expect(s.chunks).toBe(24);
+  });
+
+  it('tells a server without JetStream by class, not by text', async () => {
+    const port = await new Promise<number>((r) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => r(p));
+      });
+    });
+    const server = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    try {
+      let plain: NatsConnection | undefined;
+      for (let i = 0; i < 50 && !plain; i++) plain = await connectNats({ url: `nats://127.0.0.1:${port}` }).catch(async () => (await sleep(100), undefined));
+      const err = await jetstreamManager(plain!).then((m) => m.getAccountInfo()).catch((e: unknown) => e);
+      expect(isJsNotEnabled(err)).toBe(true);
+      expect(isJsNotEnabled(new Error('jetstream not enabled'))).toBe(false);
+      await plain!.close();
+    } finally {
+      server.kill('SIGKILL');
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { connectNats } from '@ragline/bus';
+import { connectNats, isJsNotEnabled } from '@ragline/bus';
 import type { CommonEnv } from '@ragline/config';
 import { createRedis } from '@ragline/redis-queue';
 import { createTaskDb } from '@ragline/taskdb';
@@ -34,7 +34,11 @@ export async function checkServices(cfg: CommonEnv): Promise<ServiceCheck[]> {
           const { jetstreamManager } = await import('@nats-io/jetstream');
           await (await jetstreamManager(nc)).getAccountInfo();
         } catch (e) {
-          throw new Error(`JetStream is not enabled (${(e as Error).message}); run nats-server with -js`);
+          // by class and err_code, not text: a timeout or a permissions error is not "JetStream is off"
+          if (isJsNotEnabled(e)) {
+            throw new Error(`JetStream is not enabled (${(e as Error).message}); run nats-server with -js`);
+          }
+          throw new Error(`JetStream did not answer: ${(e as Error).message}`);
         } finally {
           await nc.close();
         }
