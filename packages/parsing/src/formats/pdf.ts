@@ -277,7 +277,12 @@ interface PageText {
   note?: string;
 }
 
-async function pageText(lib: PdfJs, page: PDFPageProxy, p: number, opts: { maxTokens: number; ocr: boolean; dpi: number; hooks?: ParseHooks }): Promise<PageText> {
+async function pageText(
+  lib: PdfJs,
+  page: PDFPageProxy,
+  p: number,
+  opts: { name: string; maxTokens: number; ocr: boolean; dpi: number; hooks?: ParseHooks },
+): Promise<PageText> {
   const layer = await pageSections(page, p, opts.maxTokens);
   if (!(await needsOcr(lib, page, layer))) {
     return { sections: layer, ocr: false, ...(layer.length === 0 ? { note: `page ${p + 1} has no text (no text layer and no image)` } : {}) };
@@ -290,7 +295,7 @@ async function pageText(lib: PdfJs, page: PDFPageProxy, p: number, opts: { maxTo
     };
   }
   const rendered = await renderPage(page, opts.dpi);
-  const ocr = await ocrPageSections(rendered, p, opts.maxTokens, opts.hooks);
+  const ocr = await ocrPageSections(rendered, p, opts.maxTokens, opts.hooks, opts.name);
   // a page number over a photo: the OCR has at least what the layer had, usually more
   if (visibleChars(ocr) <= visibleChars(layer)) return { sections: layer, ocr: false };
   return { sections: ocr, ocr: true };
@@ -331,7 +336,7 @@ export async function parsePdf(source: ByteSource, opts: PdfOptions = {}): Promi
       let found: PageText;
       try {
         page = await pdf.guard(pdf.doc.getPage(p + 1));
-        found = await pdf.guard(pageText(lib, page, p, { maxTokens, ocr: opts.ocr ?? true, dpi: opts.ocrDpi ?? DEFAULT_OCR_DPI, ...(hooks ? { hooks } : {}) }));
+        found = await pdf.guard(pageText(lib, page, p, { name, maxTokens, ocr: opts.ocr ?? true, dpi: opts.ocrDpi ?? DEFAULT_OCR_DPI, ...(hooks ? { hooks } : {}) }));
       } catch (err) {
         const failure = pdf.readFailure();
         if (failure !== undefined) throw failure;

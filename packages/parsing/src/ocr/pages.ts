@@ -33,7 +33,9 @@ export function ocrSections(lines: readonly OcrLine[], page: number, scale: numb
 }
 
 /** OCR of a rendered page, in one of the replica's OCR slots, as blocks with positions. */
-export async function ocrPageSections(rendered: RenderedPage, page: number, maxTokens: number, hooks?: ParseHooks): Promise<Section[]> {
+export async function ocrPageSections(rendered: RenderedPage, page: number, maxTokens: number, hooks?: ParseHooks, name = 'document'): Promise<Section[]> {
+  // a cancel that came while the page was rendered stops before its OCR, the slow part
+  if (hooks?.signal?.aborted) throw cancelledError(name, page);
   const lines = await recognize(rendered.image, hooks);
   return ocrSections(lines, page, rendered.scale, maxTokens);
 }

@@ -273,6 +273,7 @@ export class ParseSandbox {
         fn();
       };
       const onAbort = (): void => {
+        if (cancelTimer !== undefined) return;
         if (child.connected) child.send({ type: 'cancel' } satisfies ToWorker);
         cancelTimer = setTimeout(() => {
           finish(() => reject(cancelledError(input.name)));
@@ -344,6 +345,8 @@ export class ParseSandbox {
       child.on('message', onMessage).on('close', onClose);
       const msg: ToWorker = { type: 'parse', job };
       child.send(msg);
+      // aborted while the worker was starting: the job went out, and the cancel after it stops it at its first check
+      if (hooks?.signal?.aborted) onAbort();
     });
   }
 
