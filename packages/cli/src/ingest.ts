@@ -16,13 +16,15 @@ const TABLE = new Set(['csv', 'tsv', 'xlsx', 'xls']);
 
 /**
  * The parser a file gets when it is uploaded: RAGFlow's FileService.get_parser gives slides the
- * presentation method and mail the email method whatever the knowledge base's parser; Ragline also
+ * presentation method, mail the email method and images the picture method whatever the knowledge base's parser; Ragline also
  * reads spreadsheets row by row. `sniffed` is the format id when the bytes, not the name, chose it.
  */
 export function parserForUpload(ext: string, sniffed: string | undefined, kbParser: string): string {
   if (TABLE.has(ext) || sniffed === 'table') return 'table';
   if (['ppt', 'pptx', 'pages'].includes(ext) || sniffed === 'pptx') return 'presentation';
   if (['msg', 'eml'].includes(ext) || sniffed === 'eml') return 'email';
+  // RAGFlow: a VISUAL file gets picture (OCR'd); a BMP is an image Ragline reads too
+  if (VISUAL.has(ext) || ext === 'bmp' || sniffed === 'image') return 'picture';
   return kbParser;
 }
 

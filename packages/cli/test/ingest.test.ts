@@ -21,15 +21,16 @@ const cfg = loadConfig(CliEnv, {
 });
 const queue = ragflowQueueName(0, cfg.RAGFLOW_QUEUE_NAMING);
 
-// real files: a license text without an extension, a PDF under a .txt name, a PNG
+// real files: a license text without an extension, a PDF under a .txt name, a program (no parser
+// reads one; images are read by OCR now)
 const license = join(filesDir, 'GPL-3');
 const misnamedPdf = join(filesDir, 'mime-spec.txt');
-const png = join(filesDir, 'git-logo.png');
-const pngAsText = join(filesDir, 'logo.txt');
+const prog = join(filesDir, 'ls.prog');
+const progAsText = join(filesDir, 'ls.txt');
 copyFileSync('/usr/share/common-licenses/GPL-3', license);
 copyFileSync('/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf', misnamedPdf);
-copyFileSync('/usr/share/gitweb/static/git-logo.png', png);
-copyFileSync('/usr/share/gitweb/static/git-logo.png', pngAsText);
+copyFileSync('/bin/ls', prog);
+copyFileSync('/bin/ls', progAsText);
 
 let c: Clients;
 let deps: IngestDeps;
@@ -53,7 +54,7 @@ afterAll(async () => {
 });
 
 describe('the parser an uploaded file gets', () => {
-  it("is RAGFlow's get_parser: slides -> presentation, mail -> email, else the knowledge base's; spreadsheets read as tables", () => {
+  it("is RAGFlow's get_parser: slides -> presentation, mail -> email, images -> picture, else the knowledge base's; spreadsheets read as tables", () => {
     expect(parserForUpload('pptx', undefined, 'naive')).toBe('presentation');
     expect(parserForUpload('eml', undefined, 'naive')).toBe('email');
     expect(parserForUpload('', 'eml', 'naive')).toBe('email');
@@ -62,6 +63,9 @@ describe('the parser an uploaded file gets', () => {
     expect(parserForUpload('txt', 'table', 'naive')).toBe('table');
     expect(parserForUpload('md', 'markdown', 'qa')).toBe('qa');
     expect(parserForUpload('docx', undefined, 'laws')).toBe('laws');
+    expect(parserForUpload('prog', undefined, 'naive')).toBe('picture');
+    expect(parserForUpload('bmp', undefined, 'naive')).toBe('picture');
+    expect(parserForUpload('', 'image', 'qa')).toBe('picture');
   });
 });
 
@@ -69,16 +73,16 @@ describe('ragline ingest checks every file before enqueuing any', () => {
   it('refuses an invocation with a file no parser reads, naming it and the supported formats, and stores nothing', async () => {
     const folder = join(filesDir, 'a-folder');
     mkdirSync(folder);
-    const err = await ingestFiles(deps, [license, png, misnamedPdf, pngAsText, folder], { kb: `refused-${id}` }).catch((e: unknown) => e);
+    const err = await ingestFiles(deps, [license, prog, misnamedPdf, progAsText, folder], { kb: `refused-${id}` }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IngestRefusedError);
     const refused = (err as IngestRefusedError).refused;
-    expect(refused.map((r) => r.file)).toEqual([png, pngAsText, folder]);
+    expect(refused.map((r) => r.file)).toEqual([prog, progAsText, folder]);
     expect(refused[0]!.reason).toMatch(
-      /^unsupported file type: git-logo\.png is PNG data \(image\/png\) by its content, which no parser reads; supported formats: text, markdown, pdf, docx, table, html, json, jsonl(?:, [a-z]+)* \(\.txt, .*\.pdf, \.docx/,
+      /^unsupported file type: ls\.prog is ELF data \(application\/x-elf\) by its content, which no parser reads; supported formats: text, markdown, pdf, docx, table, html, json, jsonl(?:, [a-z]+)* \(\.txt, .*\.pdf, \.docx/,
     );
-    expect(refused[1]!.reason).toContain('logo.txt is PNG data (image/png)');
+    expect(refused[1]!.reason).toContain('ls.txt is ELF data (application/x-elf)');
     expect(refused[2]!.reason).toBe('not a file but a folder: name the files in it');
-    expect((err as Error).message).toMatch(new RegExp(`^refused 3 files, so nothing was stored or enqueued:\\n  ${png.replace(/[.]/g, '\\.')}: unsupported file type`));
+    expect((err as Error).message).toMatch(new RegExp(`^refused 3 files, so nothing was stored or enqueued:\\n  ${prog.replace(/[.]/g, '\\.')}: unsupported file type`));
     // the CLI prints the stack of what ingest throws: no trace for this one
     expect((err as Error).stack).toBe((err as Error).message);
 
