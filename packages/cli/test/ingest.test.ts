@@ -25,7 +25,7 @@ const queue = ragflowQueueName(0, cfg.RAGFLOW_QUEUE_NAMING);
 // reads one; images are read by OCR now)
 const license = join(filesDir, 'GPL-3');
 const misnamedPdf = join(filesDir, 'mime-spec.txt');
-const prog = join(filesDir, 'ls.prog');
+const prog = join(filesDir, 'ls.png');
 const progAsText = join(filesDir, 'ls.txt');
 copyFileSync('/usr/share/common-licenses/GPL-3', license);
 copyFileSync('/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf', misnamedPdf);
@@ -63,7 +63,7 @@ describe('the parser an uploaded file gets', () => {
     expect(parserForUpload('txt', 'table', 'naive')).toBe('table');
     expect(parserForUpload('md', 'markdown', 'qa')).toBe('qa');
     expect(parserForUpload('docx', undefined, 'laws')).toBe('laws');
-    expect(parserForUpload('prog', undefined, 'naive')).toBe('picture');
+    expect(parserForUpload('png', undefined, 'naive')).toBe('picture');
     expect(parserForUpload('bmp', undefined, 'naive')).toBe('picture');
     expect(parserForUpload('', 'image', 'qa')).toBe('picture');
   });
@@ -78,7 +78,7 @@ describe('ragline ingest checks every file before enqueuing any', () => {
     const refused = (err as IngestRefusedError).refused;
     expect(refused.map((r) => r.file)).toEqual([prog, progAsText, folder]);
     expect(refused[0]!.reason).toMatch(
-      /^unsupported file type: ls\.prog is ELF data \(application\/x-elf\) by its content, which no parser reads; supported formats: text, markdown, pdf, docx, table, html, json, jsonl(?:, [a-z]+)* \(\.txt, .*\.pdf, \.docx/,
+      /^unsupported file type: ls\.png is ELF data \(application\/x-elf\) by its content, which no parser reads; supported formats: text, markdown, pdf, docx, table, html, json, jsonl(?:, [a-z]+)* \(\.txt, .*\.pdf, \.docx/,
     );
     expect(refused[1]!.reason).toContain('ls.txt is ELF data (application/x-elf)');
     expect(refused[2]!.reason).toBe('not a file but a folder: name the files in it');
