@@ -1,4 +1,4 @@
-// Issue #8: the bad-input corpus, end to end through the five running processes. Every bad input is
+// Issue #8: the bad-input corpus, end to end through the six running processes. Every bad input is
 // fed at once (queue entries, files, messages injected into JetStream); each case then checks its own
 // error where it surfaces (bridge log, task progress_msg, dead letter, monitor log), and the suite
 // proves the pipeline kept serving: good documents queued between and after the bad ones complete, no
@@ -203,7 +203,7 @@ beforeAll(async () => {
     },
   };
   // JetStream injections need the streams: every app ensures the topology before it logs "started"
-  await env.waitFor('five apps started', async () => env.logs.filter((l) => l.line.includes('"msg":"started"')).length >= 5, 60_000);
+  await env.waitFor('six apps started', async () => env.logs.filter((l) => l.line.includes('"msg":"started"')).length >= 6, 60_000);
 
   configDir = mkdtempSync(join(tmpdir(), 'ragline-bad-config-'));
   // two at a time: the machine has two cores and the pipeline is busy too

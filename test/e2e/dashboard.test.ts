@@ -77,13 +77,13 @@ describe.skipIf(!haveChromium)('monitor dashboard in a real browser (Chromium vi
     page.on('requestfailed', (r) => failedRequests.push(r.url()));
     await page.goto(`http://127.0.0.1:${port}/`);
 
-    // all five apps heartbeat (HEARTBEAT_INTERVAL_MS=1000 in the test environment)
-    await expect.poll(() => page.locator('#workers tr[data-worker]').count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(5);
+    // all six apps heartbeat (HEARTBEAT_INTERVAL_MS=1000 in the test environment)
+    await expect.poll(() => page.locator('#workers tr[data-worker]').count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(6);
     const stages = await page.locator('#workers tr[data-worker] td:nth-child(2)').allTextContents();
-    expect(new Set(stages)).toEqual(new Set(['bridge', 'parser', 'embedder', 'indexer', 'monitor']));
+    expect(new Set(stages)).toEqual(new Set(['bridge', 'parser', 'enricher', 'embedder', 'indexer', 'monitor']));
 
     // stage lags: one row per stage with a number, and the charts drawn
-    for (const stage of ['parser', 'embedder', 'indexer', 'monitor']) {
+    for (const stage of ['parser', 'enricher', 'embedder', 'indexer', 'monitor']) {
       await expect.poll(() => page.locator(`#stages tr[data-stage="${stage}"] td.lag`).textContent(), { timeout: 15_000 }).toMatch(/^\d+$/);
     }
     expect(await page.locator('[data-testid="lag-chart"] canvas').count()).toBeGreaterThan(0);

@@ -89,7 +89,7 @@ function documentText(name: string, lines: number): string {
 }
 const docOf = (text: string) => /^\s*Doc (\w+) line/.exec(text)?.[1];
 
-describe('embedder end to end: two replicas, a real embedding server, five processes', () => {
+describe('embedder end to end: two replicas, a real embedding server, six processes', () => {
   let env: Environment;
   let model: Awaited<ReturnType<typeof startModelServer>>;
   let docstore: DocStore | undefined;
@@ -108,7 +108,7 @@ describe('embedder end to end: two replicas, a real embedding server, five proce
       }),
     });
     // the embedders start once every batch is waiting for them (see the test)
-    for (const app of ['ingest-bridge', 'parser', 'indexer', 'monitor'] as const) env.start(app);
+    for (const app of ['ingest-bridge', 'parser', 'enricher', 'indexer', 'monitor'] as const) env.start(app);
   });
 
   afterAll(async () => {

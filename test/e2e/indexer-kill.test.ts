@@ -10,7 +10,7 @@ function longDocument(lines: number): string {
   ).join('\n');
 }
 
-describe('indexer killed with SIGKILL in the middle of indexing (five processes)', () => {
+describe('indexer killed with SIGKILL in the middle of indexing (six processes)', () => {
   let env: Environment;
   let docstore: DocStore | undefined;
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnvironment, type Environment } from '../support/pipeline.js';
 import { makeTextPdf } from '../support/pdf.js';
 
-describe('PDF end to end: page-range tasks through the five processes', () => {
+describe('PDF end to end: page-range tasks through the six processes', () => {
   let env: Environment;
   let docstore: DocStore | undefined;
 

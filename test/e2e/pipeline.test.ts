@@ -20,7 +20,7 @@ function queueDocument(env: Environment, name: string, text: string) {
   return env.addDocument(name, text);
 }
 
-describe('pipeline end to end (five processes, real NATS, Redis, MariaDB)', () => {
+describe('pipeline end to end (six processes, real NATS, Redis, MariaDB)', () => {
   let env: Environment;
   let docstore: DocStore;
 
@@ -126,7 +126,7 @@ describe('pipeline end to end (five processes, real NATS, Redis, MariaDB)', () =
   });
 
   it('drains on SIGTERM and exits 0', async () => {
-    for (const app of ['parser', 'embedder', 'indexer', 'monitor', 'ingest-bridge'] as const) {
+    for (const app of ['parser', 'enricher', 'embedder', 'indexer', 'monitor', 'ingest-bridge'] as const) {
       const code = await env.stop(`${app}.0`, 'SIGTERM');
       expect(code, `${app} exit code`).toBe(0);
     }

@@ -23,7 +23,7 @@ function externalRoot() {
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
 }
 
-describe('tracing end to end (five processes exporting OTLP/HTTP JSON to a receiver)', () => {
+describe('tracing end to end (six processes exporting OTLP/HTTP JSON to a receiver)', () => {
   let receiver: OtlpReceiver;
   let env: Environment;
   const ok = externalRoot();
@@ -94,7 +94,8 @@ describe('tracing end to end (five processes exporting OTLP/HTTP JSON to a recei
     const subjects = env.names.subjects;
     const hops: [string, string, string][] = [
       [subjects.tasks, 'ragline-bridge', 'ragline-parser'],
-      [subjects.chunks, 'ragline-parser', 'ragline-embedder'],
+      [subjects.enrich, 'ragline-parser', 'ragline-enricher'],
+      [subjects.chunks, 'ragline-enricher', 'ragline-embedder'],
       [subjects.manifest, 'ragline-parser', 'ragline-indexer'],
       [subjects.embedded, 'ragline-embedder', 'ragline-indexer'],
       [subjects.progress, 'ragline-parser', 'ragline-monitor'],

@@ -16,7 +16,7 @@ import { createTaskDb } from '@ragline/taskdb';
 import { dropDatabase } from '@ragline/taskdb/testing';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const APPS = ['ingest-bridge', 'parser', 'embedder', 'indexer', 'monitor'] as const;
+export const APPS = ['ingest-bridge', 'parser', 'enricher', 'embedder', 'indexer', 'monitor'] as const;
 export type App = (typeof APPS)[number];
 
 export interface EnvironmentOptions {

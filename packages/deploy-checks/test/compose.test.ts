@@ -37,7 +37,7 @@ describe('deploy/compose.yaml', () => {
     expect(problems.some((p) => p.message.includes('helthcheck'))).toBe(true);
   });
 
-  it('runs the full stack and the five apps', () => {
+  it('runs the full stack and the six apps', () => {
     for (const s of ['nats', 'redis', 'mysql', 'minio', 'elasticsearch', 'otel-collector', 'tempo', 'prometheus', 'grafana', ...APPS]) {
       expect(compose.services, s).toHaveProperty(s);
     }
@@ -45,6 +45,7 @@ describe('deploy/compose.yaml', () => {
     expect((compose.services.nats as { command: string[] }).command).toContain('--jetstream');
     expect(compose.services.mysql!.environment!.MYSQL_DATABASE).toBe('rag_flow');
     expect(compose.services.embedder!.deploy!.replicas).toBe(3);
+    expect(compose.services.enricher!.deploy!.replicas).toBe(2);
   });
 
   it('every depends_on service_healthy points at a service with a healthcheck', () => {

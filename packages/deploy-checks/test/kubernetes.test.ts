@@ -57,7 +57,7 @@ describe('Kubernetes manifests validate against the Kubernetes and KEDA schemas'
   });
 
   it('patch files validate as their kinds too', () => {
-    for (const f of ['config-patch.yaml', 'scaledobject-patch.yaml']) {
+    for (const f of ['config-patch.yaml', 'scaledobject-patch.yaml', 'enricher-scaledobject-patch.yaml']) {
       for (const d of readYamlDocuments(join(PROD, f))) expect(validateKubernetesObject(d), f).toEqual([]);
     }
   });
@@ -131,12 +131,15 @@ describe('monitor Service', () => {
 type Trigger = { type: string; metadata: Record<string, string> };
 type Scaled = { spec: { scaleTargetRef: { kind: string; name: string }; minReplicaCount: number; maxReplicaCount: number; triggers: Trigger[] } };
 
-describe('KEDA ScaledObject', () => {
-  const so = find<Scaled>(base, 'ScaledObject', 'embedder')!;
-  const patch = readYamlDocuments(join(PROD, 'scaledobject-patch.yaml'))[0] as Scaled;
+describe.each([
+  ['embedder', 'scaledobject-patch.yaml', names.consumers.embedder],
+  ['enricher', 'enricher-scaledobject-patch.yaml', names.consumers.enricher],
+] as const)('KEDA ScaledObject %s', (stage, patchFile, consumer) => {
+  const so = find<Scaled>(base, 'ScaledObject', stage)!;
+  const patch = readYamlDocuments(join(PROD, patchFile))[0] as Scaled;
 
-  it('targets the embedder Deployment', () => {
-    expect(so.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'embedder' });
+  it(`targets the ${stage} Deployment`, () => {
+    expect(so.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: stage });
     expect(find(base, 'Deployment', so.spec.scaleTargetRef.name)).toBeDefined();
     expect(so.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
   });
@@ -144,13 +147,18 @@ describe('KEDA ScaledObject', () => {
   it.each([
     ['base', () => so],
     ['production', () => patch],
-  ])('%s: scales on the embedder consumer lag of the chunks stream', (_n, get) => {
+  ])(`%s: scales on the ${stage} consumer lag of the chunks stream`, (_n, get) => {
     const t = get().spec.triggers;
     expect(t).toHaveLength(1);
     expect(t[0]!.type).toBe('nats-jetstream');
-    expect(t[0]!.metadata).toMatchObject({ account: '$G', stream: names.streams.chunks, consumer: names.consumers.embedder });
+    expect(t[0]!.metadata).toMatchObject({ account: '$G', stream: names.streams.chunks, consumer });
     expect(Number(t[0]!.metadata.lagThreshold)).toBeGreaterThan(0);
     expect(t[0]!.metadata.natsServerMonitoringEndpoint).toMatch(/^[a-z0-9.-]+:8222$/);
+  });
+
+  it('the production overlay patches it (its name matches a base object)', () => {
+    expect((patch as unknown as KubernetesObject).kind).toBe('ScaledObject');
+    expect((patch as unknown as KubernetesObject).metadata.name).toBe(stage);
   });
 });
 
@@ -178,7 +186,9 @@ describe('production JetStream cluster', () => {
   it('replicates every stream 3 times and points KEDA at the headless Service', () => {
     const patch = readYamlDocuments(join(PROD, 'config-patch.yaml'))[0] as { data: Record<string, string> };
     expect(patch.data.NATS_STREAM_REPLICAS).toBe('3');
-    const so = readYamlDocuments(join(PROD, 'scaledobject-patch.yaml'))[0] as Scaled;
-    expect(so.spec.triggers[0]!.metadata.natsServerMonitoringEndpoint!.startsWith(`${sts.spec.serviceName}.`)).toBe(true);
+    for (const f of ['scaledobject-patch.yaml', 'enricher-scaledobject-patch.yaml']) {
+      const so = readYamlDocuments(join(PROD, f))[0] as Scaled;
+      expect(so.spec.triggers[0]!.metadata.natsServerMonitoringEndpoint!.startsWith(`${sts.spec.serviceName}.`), f).toBe(true);
+    }
   });
 });
