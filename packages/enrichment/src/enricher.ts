@@ -8,6 +8,7 @@ import { extractKeywords } from './features/keywords.js';
 import { buildMetadataConfig, chunkMetadata, updateMetadataTo } from './features/metadata.js';
 import { proposeQuestions } from './features/questions.js';
 import { loadTagSet, scoreTags, TAG_FLD, TAG_QUERY_KEYWORDS, tagWithModel, type TagExample, type TagSource } from './features/tags.js';
+import { createTagQueryBuilder, type TagQueryBuilder } from './features/tag-query.js';
 import { buildTocChunk } from './features/toc.js';
 import type { ChatRegistry } from './registry.js';
 
@@ -21,6 +22,8 @@ export interface EnricherDeps {
   logger?: Logger;
   /** random.choices for tagging examples; default Math.random */
   random?: () => number;
+  /** builds tag_content's full-text query; default over rag-tokenizer without RAGFlow's rag/res */
+  tagQuery?: TagQueryBuilder;
 }
 
 export interface EnrichTask {
@@ -76,6 +79,7 @@ const seconds = (t0: number) => ((performance.now() - t0) / 1000).toFixed(2);
 export function createEnricher(deps: EnricherDeps): Enricher {
   const cache = new LlmCache(deps.redis);
   const random = deps.random ?? Math.random;
+  let tagQuery = deps.tagQuery;
 
   function context(llmId: string, task: EnrichTask, stats: CallStats, signal: AbortSignal, isCancelled: (() => boolean | Promise<boolean>) | undefined): FeatureContext {
     return {
@@ -147,10 +151,14 @@ export function createEnricher(deps: EnricherDeps): Enricher {
         const toTag: C[] = [];
         for (const d of chunks) {
           if (await ctx.isCancelled()) throw new EnrichmentCancelledError(input.task.task_id);
+          tagQuery ??= createTagQueryBuilder();
+          const tokens = `${d.title_tks ?? ''} ${d.content_ltks ?? ''}`;
+          const keywords = d.important_kwd ?? [];
           const aggs = await source.matchingTagCounts(input.task.tenant_id, kbIds, {
-            tokens: `${d.title_tks ?? ''} ${d.content_ltks ?? ''}`,
-            keywords: d.important_kwd ?? [],
+            tokens,
+            keywords,
             keywordsTopn: TAG_QUERY_KEYWORDS,
+            match: tagQuery(tokens, keywords, TAG_QUERY_KEYWORDS),
           });
           const tags = scoreTags(aggs, allTags, spec.topn_tags);
           if (tags !== undefined) (d as EnrichChunk)[TAG_FLD] = tags;

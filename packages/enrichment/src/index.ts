@@ -18,8 +18,9 @@ export { xxh64Hex } from './hash.js';
 export { parseKeywords } from './features/keywords.js';
 export { parseQuestions } from './features/questions.js';
 export { turn2jsonschema, buildMetadataConfig, updateMetadataTo } from './features/metadata.js';
-export { tagShares, scoreTags, parseTagAnswer, pythonRound, TAG_FLD, TAG_S, type TagSource, type TagCounts, type TagQuery } from './features/tags.js';
-export { splitForToc, buildTocChunk } from './features/toc.js';
+export { tagShares, scoreTags, parseTagAnswer, pythonRound, loadTagSet, TAG_FLD, TAG_S, TAG_QUERY_KEYWORDS, type TagSource, type TagCounts, type TagQuery, type TagExample } from './features/tags.js';
+export { createTagQueryBuilder, type TagMatchQuery, type TagQueryBuilder, type TagQueryBuilderOptions } from './features/tag-query.js';
+export { splitForToc, buildTocChunk, tocFromTexts } from './features/toc.js';
 export type { EnrichChunk } from './features/context.js';
 export {
   createEnricher,

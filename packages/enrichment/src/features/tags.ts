@@ -4,6 +4,7 @@ import type { LlmCache, TagSet } from '../cache.js';
 import { ChatError } from '../errors.js';
 import { fitPrompt, tagsPrompt } from '../prompts.js';
 import { cachedStep, type EnrichChunk, type FeatureContext } from './context.js';
+import type { TagMatchQuery } from './tag-query.js';
 
 /** RAGFlow's tag field (common/constants.py TAG_FLD). */
 export const TAG_FLD = 'tag_feas';
@@ -23,6 +24,8 @@ export interface TagQuery {
   keywords: string[];
   /** how many of the text's weighted terms to use; 30 */
   keywordsTopn: number;
+  /** the query RAGFlow's FulltextQueryer.paragraph builds from the above, ready to run */
+  match: TagMatchQuery;
 }
 
 /**

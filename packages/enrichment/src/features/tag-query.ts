@@ -1,0 +1,81 @@
+import {
+  fineGrainedTokenize,
+  loadSynonymDictionary,
+  loadTermResources,
+  pyFloat,
+  QUERY_FIELDS,
+  ragTokenizer,
+  RagflowSynonyms,
+  subSpecialChar,
+  TermWeighter,
+  type SynonymSource,
+} from '@ragline/rag-tokenizer';
+import { pythonRound } from './tags.js';
+
+/** The full-text query RAGFlow's tag_content runs against the tag knowledge bases (FulltextQueryer.paragraph). */
+export interface TagMatchQuery {
+  /** RAGFlow's query fields and boosts */
+  fields: readonly string[];
+  /** the query_string text: quoted keywords, then the weighted terms `tk^w` (with synonyms `(tk OR (syn ...)^0.2)`) */
+  queryString: string;
+  /** ES minimum_should_match as a count of clauses: min(3, round(clauses / 10)) */
+  minimumShouldMatch: number;
+  /** RAGFlow's topn of the match (100) */
+  topn: number;
+  /** the chunk's keywords, space-joined (RAGFlow's original_query) */
+  originalQuery: string;
+  /** the same query as weighted terms (keywords weight 1), for stores that build the query themselves */
+  terms: Array<{ tokens: string[]; weight: number }>;
+}
+
+export interface TagQueryBuilderOptions {
+  /** RAGFlow's rag/res (term.freq, ner.json, synonym.json); default none, as rag-tokenizer's default */
+  resourcesDir?: string;
+  synonyms?: SynonymSource;
+}
+
+/**
+ * RAGFlow's FulltextQueryer.paragraph(content_tks, keywords, keywords_topn): the chunk's keywords as
+ * quoted phrases, then its `keywordsTopn` heaviest tokens (term weights without preprocessing) with
+ * their weight as boost and their synonyms at 0.2.
+ */
+export function createTagQueryBuilder(opts: TagQueryBuilderOptions = {}) {
+  let weighter: TermWeighter | undefined;
+  let synonyms: SynonymSource | undefined = opts.synonyms;
+  return function paragraph(contentTks: string, keywords: string[], keywordsTopn = 30): TagMatchQuery {
+    weighter ??= new TermWeighter(ragTokenizer(), loadTermResources(opts.resourcesDir));
+    synonyms ??= new RagflowSynonyms({ dictionary: loadSynonymDictionary(opts.resourcesDir) });
+    const tks = contentTks
+      .split(/\s+/)
+      .map((c) => c.trim())
+      .filter(Boolean);
+    const weights = tks.length ? weighter.weights(tks, false) : [];
+    const clauses = keywords.map((k) => `"${k.trim()}"`);
+    const terms = keywords.map((k) => ({ tokens: k.trim().split(/\s+/).filter(Boolean), weight: 1 }));
+    const top = [...weights].sort((a, b) => b[1] - a[1]).slice(0, keywordsTopn);
+    for (const [raw, w] of top) {
+      const syns = synonyms
+        .lookup(raw)
+        .map((s) => subSpecialChar(s))
+        .filter(Boolean)
+        .map((s) => fineGrainedTokenize(s))
+        .map((s) => (s.indexOf(' ') > 0 ? `"${s}"` : s));
+      let tk = subSpecialChar(raw);
+      if (tk.indexOf(' ') > 0) tk = `"${tk}"`;
+      if (syns.length) tk = `(${tk} OR (${syns.join(' ')})^0.2)`;
+      if (tk) {
+        clauses.push(`${tk}^${pyFloat(w)}`);
+        terms.push({ tokens: [raw], weight: w });
+      }
+    }
+    return {
+      fields: QUERY_FIELDS,
+      queryString: clauses.join(' '),
+      minimumShouldMatch: Math.min(3, pythonRound(clauses.length / 10)),
+      topn: 100,
+      originalQuery: keywords.join(' '),
+      terms,
+    };
+  };
+}
+export type TagQueryBuilder = ReturnType<typeof createTagQueryBuilder>;
