@@ -31,6 +31,7 @@ const { ParsingSettings } = await load('packages/parsing/dist/index.js');
 
 const readers = [
   { name: 'parser', file: 'apps/parser/src/env.ts', schema: (await load('apps/parser/dist/env.js')).ParserEnv },
+  { name: 'enricher', file: 'apps/enricher/src/env.ts', schema: (await load('apps/enricher/dist/env.js')).EnricherEnv },
   { name: 'embedder', file: 'apps/embedder/src/env.ts', schema: (await load('apps/embedder/dist/env.js')).EmbedderEnv },
   { name: 'indexer', file: 'apps/indexer/src/env.ts', schema: (await load('apps/indexer/dist/env.js')).IndexerEnv },
   { name: 'ingest-bridge', file: 'apps/ingest-bridge/src/env.ts', schema: (await load('apps/ingest-bridge/dist/env.js')).BridgeEnv },
