@@ -90,3 +90,20 @@ describe('chat client', () => {
     expect(removeReasoning('x</think>y')).toBe('x</think>y');
   });
 });
+
+describe('chat fixture capacity', () => {
+  it('works on at most `capacity` requests at once, the others waiting their turn', async () => {
+    const slots = await startChatFixture({ latencyMs: 100, capacity: 2 });
+    try {
+      const m = createChatModel(fastSpec(slots.url, 'm'));
+      const t0 = Date.now();
+      await Promise.all(Array.from({ length: 4 }, () => m.chat(ask)));
+      // two rounds of 100 ms
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+      expect(slots.maxConcurrent).toBe(4);
+      expect(slots.requests).toHaveLength(4);
+    } finally {
+      await slots.close();
+    }
+  });
+});

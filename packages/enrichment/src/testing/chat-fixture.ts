@@ -26,6 +26,11 @@ export interface ChatFixtureOptions {
   latencyMs?: number | ((req: FixtureRequest) => number);
   /** what `failures.push` scripts, consumed first-come; also settable later through `fail()` */
   failures?: FixtureFailure[];
+  /**
+   * requests the server works on at once, as a model server with that many slots: the others wait
+   * their turn (and count as in flight); default unlimited
+   */
+  capacity?: number;
 }
 
 export interface LoggedRequest extends FixtureRequest {
@@ -129,6 +134,21 @@ export async function startChatFixture(opts: ChatFixtureOptions = {}): Promise<C
   const hung = new Set<ServerResponse>();
   let inFlight = 0;
   let maxConcurrent = 0;
+  // the server's slots (capacity): waiting requests queue in arrival order
+  let busy = 0;
+  const waiting: Array<() => void> = [];
+  const slot = (): Promise<void> => {
+    if (opts.capacity === undefined || busy < opts.capacity) {
+      busy++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else busy--;
+  };
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -167,7 +187,12 @@ export async function startChatFixture(opts: ChatFixtureOptions = {}): Promise<C
         return;
       }
       const latency = typeof opts.latencyMs === 'function' ? opts.latencyMs(parsed) : (opts.latencyMs ?? 0);
-      if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+      await slot();
+      try {
+        if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+      } finally {
+        release();
+      }
       if (failure?.kind === 'status') {
         logged.status = failure.status;
         const headers: Record<string, string> = { 'content-type': 'application/json' };
