@@ -111,6 +111,17 @@ describe('enricher stage', () => {
     await index(manifestFor(task, 2, 3), w.ctx());
     const stored = await w.docstore.get(task.tenant_id, [chunks[0]!.id]);
     expect(stored[0]).toMatchObject({ important_kwd: ['Harbour', ' cranes'], question_kwd: ['What is Harbour?'] });
+    // the embedder embedded the question, not the content, as RAGFlow does (title mixed in at 0.1)
+    const [q, content, title] = (await hashingBackend.embed(['What is Harbour?', TEXTS[0]!, 'port.txt'])).vectors;
+    const expected = q!.map((x, i) => 0.9 * x + 0.1 * title![i]!);
+    const vec = stored[0]!['q_1024_vec' as `q_${number}_vec`] as number[];
+    const cos = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      let d = 0, na = 0, nb = 0;
+      for (let i = 0; i < a.length; i++) (d += a[i]! * b[i]!), (na += a[i]! ** 2), (nb += b[i]! ** 2);
+      return d / Math.sqrt(na * nb);
+    };
+    expect(cos(vec, expected)).toBeGreaterThan(0.999);
+    expect(cos(vec, content!)).toBeLessThan(0.9);
     const hits = await w.docstore.search({ tenantId: task.tenant_id, kbIds: [task.kb_id], query: 'What is Pilots', mode: 'fulltext' });
     expect(hits[0]!.id).toBe(chunks[2]!.id);
 
@@ -202,6 +213,43 @@ describe('enricher stage', () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it('tags chunks from a tag knowledge base in the doc store (RAGFlow all_tags / tag_content, then the model)', async () => {
+    const task = w.task('harbour.txt');
+    // a tag knowledge base of the same tenant, as the parser's tag method writes it
+    const tagRows = [
+      ['Container cranes lift containers onto ships at the quay.', ['cargo']],
+      ['Cranes and containers fill the container terminal.', ['cargo', 'terminal']],
+      ['Tugboats and tankers share the port entrance.', ['vessels']],
+    ] as const;
+    const { vectors } = await hashingBackend.embed(tagRows.map(([t]) => t));
+    const tagTask = w.task('tags.csv', { tenant_id: task.tenant_id });
+    await w.docstore.upsert(
+      task.tenant_id,
+      chunksFor(tagTask, tagRows.map(([t]) => t)).map((c, i) => ({ ...c, tag_kwd: [...tagRows[i]![1]], q_1024_vec: Array.from(vectors[i]!) }) as never),
+    );
+    await w.docstore.refresh(task.tenant_id);
+    // the second text shares no word with the tag rows (RAGFlow's query matches on any one clause)
+    const batch = batchOf(task, 0, [TEXTS[0]!, 'Gulls circle fish markets.'], spec({ tag_kb_ids: [tagTask.kb_id], topn_tags: 2 }));
+    // the doc store is the enricher's TagSource: what tag_content's search finds for each chunk
+    const query = (c: (typeof batch.chunks)[number]) => ({ tokens: `${c.title_tks} ${c.content_ltks}`, keywords: c.important_kwd, keywordsTopn: 30 });
+    expect(await w.docstore.allTagCounts(task.tenant_id, [tagTask.kb_id])).toEqual([['cargo', 2], ['terminal', 1], ['vessels', 1]]);
+    expect((await w.docstore.matchingTagCounts(task.tenant_id, [tagTask.kb_id], query(batch.chunks[0]!)))[0]).toEqual(['cargo', 2]);
+    expect(await w.docstore.matchingTagCounts(task.tenant_id, [tagTask.kb_id], query(batch.chunks[1]!))).toEqual([]);
+
+    const registry = createChatRegistry({ defaultSpec: { baseUrl: chat.url, model: 'fixture-chat' } });
+    const enricher = createEnricher({ registry, redis: w.redis, tagSource: w.docstore, logger });
+    await handlerFor(() => enricher)(batch, w.ctx());
+    const [out] = await forwarded();
+    // a knowledge base this small scores every match 0 (RAGFlow's smoothing S = 1000), so the model
+    // labels each chunk from the tag set, with the matched chunk's tags as its examples
+    for (const c of out!.msg.chunks) {
+      const tags = Object.keys(c.tag_feas as Record<string, number>);
+      expect(tags.length).toBeGreaterThan(0);
+      for (const t of tags) expect(['cargo', 'terminal', 'vessels']).toContain(t);
+    }
+    expect(chat.requests).toHaveLength(2);
   });
 
   it('carries the document metadata a batch yields to the indexer, which merges it where RAGFlow reads it', async () => {
