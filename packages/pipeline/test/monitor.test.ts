@@ -289,7 +289,7 @@ describe('monitor HTTP server', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
-  it('reports the four stages with pending counts and the RAGFlow queue depth', async () => {
+  it('reports the five consuming stages with pending counts and the RAGFlow queue depth', async () => {
     const task = w.task('pending.txt');
     await w.publisher.publish(w.names.subjects.tasks, TaskMessage, w.taskMessage(task), { msgID: `task.${task.task_id}` });
     await new RagflowQueueProducer(w.redis).enqueue(queue, { id: task.task_id });
@@ -298,10 +298,12 @@ describe('monitor HTTP server', () => {
     const res = await fetch(`${base}/api/stages`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { stages: { stage: string; pending: number; stream: string }[]; queues: { stream: string; length: number }[] };
-    expect(body.stages.map((s) => s.stage)).toEqual(['parser', 'embedder', 'indexer', 'monitor']);
+    expect(body.stages.map((s) => s.stage)).toEqual(['parser', 'enricher', 'embedder', 'indexer', 'monitor']);
     for (const s of body.stages) expect(typeof s.pending).toBe('number');
     expect(body.stages[0]).toMatchObject({ stream: w.names.streams.tasks, pending: 1 });
-    expect(body.stages.slice(1).map((s) => s.pending)).toEqual([0, 0, 0]);
+    expect(body.stages.slice(1).map((s) => s.pending)).toEqual([0, 0, 0, 0]);
+    // the enricher and the embedder read the two subjects of the one chunks stream
+    expect(body.stages[1]).toMatchObject({ stream: w.names.streams.chunks, consumer: w.names.consumers.enricher });
     expect(body.queues).toEqual([expect.objectContaining({ stream: queue, length: 1 })]);
   });
 
