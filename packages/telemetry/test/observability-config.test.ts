@@ -97,7 +97,7 @@ describe('deploy/observability', () => {
     const targets = (prometheus.scrape_configs as Obj[]).flatMap((s) => (s.static_configs as Obj[]).flatMap((c) => c.targets as string[]));
     expect(targets).toContain(`otel-collector:${portOf(collector.exporters.prometheus.endpoint)}`);
     expect(targets.some((t) => t.startsWith('monitor:'))).toBe(true);
-    for (const app of ['ingest-bridge', 'parser', 'embedder', 'indexer']) expect(targets.some((t) => t.startsWith(`${app}:`)), app).toBe(true);
+    for (const app of ['ingest-bridge', 'parser', 'enricher', 'embedder', 'indexer']) expect(targets.some((t) => t.startsWith(`${app}:`)), app).toBe(true);
     const promDs = datasources.find((d) => d.type === 'prometheus')!;
     expect(promDs.url).toMatch(/^http:\/\/prometheus:9090/);
   });
