@@ -73,7 +73,7 @@ describe('Supervisor', () => {
     const root = await appsRoot({ embedder: CRASHES });
     const { sup, lines, events } = start(root, { replicas: { parser: 2 }, restartBaseMs: 40, restartMaxMs: 100 });
 
-    const names = ['ingest-bridge', 'parser.0', 'parser.1', 'indexer', 'monitor'];
+    const names = ['ingest-bridge', 'parser.0', 'parser.1', 'enricher', 'indexer', 'monitor'];
     await until('every stable app to report up', () => names.every((n) => lines.some(([app, l]) => app === n && l.startsWith('up '))));
     await until('three embedder restarts', () => events.length >= 3);
 
@@ -90,7 +90,7 @@ describe('Supervisor', () => {
     expect(events.every((e) => e.startsWith('embedder '))).toBe(true);
 
     const procs = sup.processes;
-    expect(procs.map((p) => `${p.app}.${p.index}`)).toEqual(['ingest-bridge.0', 'parser.0', 'parser.1', 'embedder.0', 'indexer.0', 'monitor.0']);
+    expect(procs.map((p) => `${p.app}.${p.index}`)).toEqual(['ingest-bridge.0', 'parser.0', 'parser.1', 'enricher.0', 'embedder.0', 'indexer.0', 'monitor.0']);
     expect(procs.find((p) => p.app === 'embedder')!.crashes).toBeGreaterThanOrEqual(3);
     const stable = procs.filter((p) => p.app !== 'embedder');
     expect(stable.every((p) => p.crashes === 0 && isAlive(p.pid))).toBe(true);
