@@ -37,6 +37,9 @@ export async function applyProgress(c: TaskDbConnection, updates: readonly Progr
     for (const id of ids) {
       const r = found.get(id);
       if (!r) continue;
+      // a done task takes no more lines: they can only come from a stale copy of its work (a
+      // delivery that outlived its ack wait on another replica), after the done line (RAGFlow #18381)
+      if (num(r['progress']) >= 1) continue;
       let msg = str(r['progress_msg']);
       let progress = num(r['progress']);
       let touched = false;
