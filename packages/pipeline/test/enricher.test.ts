@@ -252,6 +252,35 @@ describe('enricher stage', () => {
     expect(chat.requests).toHaveLength(2);
   });
 
+  it("builds RAGFlow's table of contents over every batch of the task, carried once by the batch that completes it", async () => {
+    const task = w.task('manual.md');
+    const { enricher } = enricherFor();
+    const handle = handlerFor(() => enricher);
+    const s = spec({ toc_extraction: true });
+    // chunked as the parser does, over the whole task (positions run across batches), then split
+    const all = chunksFor(task, ['Chapter 1 Loading\nCranes lift the boxes.', 'Tugs pull the ships.', 'Chapter 2 Customs\nBrokers read manifests.']);
+    const part = (n: number, chunks: typeof all) => ChunkBatch.parse({ v: 1, kind: 'chunks', task: taskRef(task), batch_no: n, chunks, enrich: s, batches: 2 });
+    const first = part(0, all.slice(0, 2));
+    const second = part(1, all.slice(2));
+    await handle(first, w.ctx());
+    expect(chat.requests).toHaveLength(0);
+    await handle(second, w.ctx());
+    expect(chat.requests.length).toBeGreaterThan(0);
+    // a redelivery of the first batch adds no second TOC chunk
+    await handle(first, w.ctx({ deliveryCount: 2 }));
+    const out = await forwarded();
+    const tocs = out.flatMap((o) => o.msg.chunks.filter((c) => c.toc_kwd === 'toc').map((c) => ({ batch: o.msg.batch_no, c })));
+    expect(tocs).toHaveLength(1);
+    expect(tocs[0]!.batch).toBe(1);
+    const toc = tocs[0]!.c;
+    expect(toc).toMatchObject({ available_int: 0, page_num_int: [100000000], doc_id: task.doc_id });
+    const items = JSON.parse(toc.content_with_weight) as { title: string; ids: string[] }[];
+    expect(items.map((i) => i.title)).toEqual(['Chapter 1 Loading', 'Chapter 2 Customs']);
+    expect(items[0]!.ids).toEqual([first.chunks[0]!.id, first.chunks[1]!.id, second.chunks[0]!.id]);
+    const progress = (await events()).filter((e) => e.kind === 'progress' && e.stage === 'enricher').map((e) => (e.kind === 'progress' ? e.msg : ''));
+    expect(progress.join('\n')).toContain('Table of contents added.');
+  });
+
   it('carries the document metadata a batch yields to the indexer, which merges it where RAGFlow reads it', async () => {
     const task = w.task('port.txt');
     const { enricher } = enricherFor();

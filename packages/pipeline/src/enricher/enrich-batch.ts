@@ -25,9 +25,20 @@ export interface EnrichBatchResult {
   cacheHits: number;
 }
 
+/** RAGFlow's build_TOC over every chunk of a task: the TOC chunk (available_int 0, toc_kwd "toc"), if any headings were found. */
+export interface BuildTocRequest {
+  spec: EnrichSpec;
+  task: TaskRef;
+  chunks: ChunkInput[];
+  signal: AbortSignal;
+  isCancelled: () => Promise<boolean>;
+  onProgress?: (msg: string) => void;
+}
+
 /** The LLM side of the stage; structural, so the stage does not depend on how it is built. */
 export interface ChunkEnricher {
   enrichBatch(req: EnrichBatchRequest): Promise<EnrichBatchResult>;
+  buildToc?(req: BuildTocRequest): Promise<{ chunk?: Record<string, unknown>; llmCalls: number; cacheHits: number }>;
 }
 
 export interface EnrichStageDeps {
@@ -83,6 +94,8 @@ return { redis.call('SCARD', KEYS[1]), tonumber(h[1]) or 0, tonumber(h[2]) or 0,
 `;
 
 export const enrichTallyKeys = (taskId: string) => [`ragline:enrich:${taskId}:batches`, `ragline:enrich:${taskId}:counts`] as const;
+/** toc_extraction: each enriched batch's chunks (field batch_no), and the batch that carries the TOC chunk */
+export const enrichTocKeys = (taskId: string) => [`ragline:enrich:${taskId}:toc_chunks`, `ragline:enrich:${taskId}:toc_owner`] as const;
 
 /**
  * Enricher stage: chunk batch -> RAGFlow's LLM features (keywords, questions, tags, metadata, TOC)
@@ -174,9 +187,13 @@ export function createEnrichHandler(deps: EnrichStageDeps) {
     ctx.working();
     // cancelled while the last answers came in: drop the batch rather than pass it on
     if (await deps.isCancelled(task.task_id)) return dropCancelled(msg, 'while enriching');
-    // the contract checks the enriched chunks (ids, field types) before the embedder sees them
-    await forward(msg, result.chunks, result.metadata);
-
+    let out = result.chunks;
+    const [tocChunks, tocOwner] = enrichTocKeys(task.task_id);
+    // RAGFlow's build_TOC needs every chunk of the task: each batch leaves its chunks here, and the
+    // batch that completes the task builds the TOC and carries its chunk
+    if (spec.toc_extraction && total > 0) {
+      await deps.redis.multi().hset(tocChunks, String(msg.batch_no), JSON.stringify(out)).expire(tocChunks, ttl).exec();
+    }
     const [keyBatches, keyCounts] = enrichTallyKeys(task.task_id);
     const [enriched, chunks, calls, hits] = (await deps.redis.eval(
       TALLY,
@@ -189,6 +206,35 @@ export function createEnrichHandler(deps: EnrichStageDeps) {
       String(result.cacheHits),
       String(ttl),
     )) as [number, number, number, number];
+    let tocLine = '';
+    if (spec.toc_extraction && total > 0 && enriched >= total && enricherOnce().buildToc) {
+      // one batch owns the TOC, so a redelivery of another one never adds a second TOC chunk
+      await deps.redis.set(tocOwner, String(msg.batch_no), 'EX', ttl, 'NX');
+      if ((await deps.redis.get(tocOwner)) === String(msg.batch_no)) {
+        const stored = await deps.redis.hgetall(tocChunks);
+        const all = Object.entries(stored)
+          .sort(([a], [b]) => Number(a) - Number(b))
+          .flatMap(([, v]) => JSON.parse(v) as ChunkInput[]);
+        try {
+          const toc = await enricherOnce().buildToc!({
+            spec,
+            task,
+            chunks: all,
+            signal: ctx.signal,
+            isCancelled: () => deps.isCancelled(task.task_id),
+            onProgress: () => ctx.working(),
+          });
+          if (toc.chunk) out = [...out, toc.chunk as ChunkInput];
+          tocLine = toc.chunk ? ' Table of contents added.' : ' No table of contents found.';
+        } catch (e) {
+          if ((e as { cancelled?: unknown }).cancelled === true) return dropCancelled(msg, 'while building the table of contents');
+          throw e;
+        }
+        ctx.working();
+      }
+    }
+    // the contract checks the enriched chunks (ids, field types) before the embedder sees them
+    await forward(msg, out, result.metadata);
     deps.logger.info(
       { task_id: task.task_id, batch: msg.batch_no, chunks: msg.chunks.length, llm_calls: result.llmCalls, cache_hits: result.cacheHits, took_ms: Date.now() - started },
       'batch enriched',
@@ -197,7 +243,7 @@ export function createEnrichHandler(deps: EnrichStageDeps) {
       const done = enriched >= total;
       // one line when the last batch is in (RAGFlow's "... completed in Xs" lines); in between only
       // the bar moves (an empty message adds no progress_msg line)
-      const line = done ? `Enrichment of ${chunks} chunks done (${features.join(', ')}): ${calls} LLM calls, ${hits} answers from the LLM cache.` : '';
+      const line = done ? `Enrichment of ${chunks} chunks done (${features.join(', ')}): ${calls} LLM calls, ${hits} answers from the LLM cache.${tocLine}` : '';
       await deps.progress.report(task, line, enrichingProgress(enriched, total), { key: done ? 'enrich.done' : `enrich.${enriched}` });
     }
   };
