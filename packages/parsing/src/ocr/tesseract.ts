@@ -71,7 +71,8 @@ export async function createTesseractEngine(languages: readonly string[] = OCR_L
     rmSync(langPath, { recursive: true, force: true });
   }
   // automatic page segmentation without orientation detection (that needs the osd data, and scans are upright)
-  await worker.setParameters({ tessedit_pageseg_mode: PSM.AUTO });
+  // no second pass over each line as white-on-black text (scans are dark on light): faster by up to a third here
+  await worker.setParameters({ tessedit_pageseg_mode: PSM.AUTO, tessedit_do_invert: '0' });
   return {
     async recognize(image: GrayImage | Uint8Array): Promise<OcrLine[]> {
       const bytes = image instanceof Uint8Array ? image : toPgm(image);
