@@ -36,6 +36,17 @@ printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod +x "$root/usr/sbin/policy-rc.d"
 
 changes=(--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'ENV LANG=C.UTF-8')
+# the host's own CAs (a TLS-intercepting egress proxy's, say) go in too, or neither apt nor
+# corepack/pnpm inside a build reach their mirrors; Node reads only its bundled roots unless told
+shopt -s nullglob
+local_cas=(/usr/local/share/ca-certificates/*.crt)
+shopt -u nullglob
+if [[ ${#local_cas[@]} -gt 0 ]]; then
+  cp "${local_cas[@]}" "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >/dev/null
+  changes+=(--change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt')
+  echo "added the host's CAs: ${local_cas[*]##*/}"
+fi
 tar -C "$root" --numeric-owner -c . | podman import "${changes[@]}" --change 'CMD ["bash"]' - "$DEBIAN_TAG" >/dev/null
 echo "tagged $DEBIAN_TAG"
 
