@@ -6,6 +6,7 @@ import {
   QUERY_FIELDS,
   ragTokenizer,
   RagflowSynonyms,
+  splitWhitespace,
   subSpecialChar,
   TermWeighter,
   type SynonymSource,
@@ -31,8 +32,15 @@ export interface TagMatchQuery {
 export interface TagQueryBuilderOptions {
   /** RAGFlow's rag/res (term.freq, ner.json, synonym.json); default none, as rag-tokenizer's default */
   resourcesDir?: string;
+  /** the synonym lookup; default RAGFlow's: the resources' synonym.json, else WordNet for a-z tokens */
   synonyms?: SynonymSource;
+  /** WordNet synonyms in the default lookup (RAG_WORDNET_SYNONYMS); default true */
+  wordnetSynonyms?: boolean;
 }
+
+// Python's str.strip() whitespace: JS trim() also strips U+FEFF and keeps \x1c-\x1f and \x85
+const PY_STRIP = /^[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+const pyStrip = (s: string): string => s.replace(PY_STRIP, '');
 
 /**
  * RAGFlow's FulltextQueryer.paragraph(content_tks, keywords, keywords_topn): the chunk's keywords as
@@ -44,14 +52,12 @@ export function createTagQueryBuilder(opts: TagQueryBuilderOptions = {}) {
   let synonyms: SynonymSource | undefined = opts.synonyms;
   return function paragraph(contentTks: string, keywords: string[], keywordsTopn = 30): TagMatchQuery {
     weighter ??= new TermWeighter(ragTokenizer(), loadTermResources(opts.resourcesDir));
-    synonyms ??= new RagflowSynonyms({ dictionary: loadSynonymDictionary(opts.resourcesDir) });
-    const tks = contentTks
-      .split(/\s+/)
-      .map((c) => c.trim())
-      .filter(Boolean);
+    synonyms ??= new RagflowSynonyms({ dictionary: loadSynonymDictionary(opts.resourcesDir), wordnet: opts.wordnetSynonyms ?? true });
+    // content_tks.split() (Python's whitespace)
+    const tks = splitWhitespace(contentTks);
     const weights = tks.length ? weighter.weights(tks, false) : [];
-    const clauses = keywords.map((k) => `"${k.trim()}"`);
-    const terms = keywords.map((k) => ({ tokens: k.trim().split(/\s+/).filter(Boolean), weight: 1 }));
+    const clauses = keywords.map((k) => `"${pyStrip(k)}"`);
+    const terms = keywords.map((k) => ({ tokens: splitWhitespace(k), weight: 1 }));
     const top = [...weights].sort((a, b) => b[1] - a[1]).slice(0, keywordsTopn);
     for (const [raw, w] of top) {
       const syns = synonyms
