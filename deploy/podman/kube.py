@@ -164,6 +164,8 @@ def check(timeout_s=180):
                     want[e['name']] = e['value']
                 elif e.get('valueFrom', {}).get('fieldRef', {}).get('fieldPath') == 'metadata.name':
                     want[e['name']] = pod
+                else:
+                    fail(f"env {e['name']}: no check for {e.get('valueFrom')}")
             for k, v in want.items():
                 if env.get(k) != str(v):
                     fail(f'env {k}={env.get(k)!r}, manifest says {str(v)!r}')
@@ -194,8 +196,9 @@ def down():
 if __name__ == '__main__':
     cmd = sys.argv[1] if len(sys.argv) > 1 else ''
     if cmd == 'render':
-        render()
-        print(OUT)
+        played, secrets = render()
+        # --json: for test/deploy/podman.test.ts
+        print(json.dumps({'played': played, 'secrets': secrets}) if '--json' in sys.argv[2:] else OUT)
     elif cmd == 'play':
         play()
         check()
