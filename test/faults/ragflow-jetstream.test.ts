@@ -171,7 +171,7 @@ describe('RAGFlow #18381: a message redelivered to another replica while the fir
     expect(row.progress_msg.trim().split('\n').pop()).toMatch(/Task done/);
     const [completions] = await sql(env, 'SELECT COUNT(*) AS n FROM ragline_task_completion WHERE task_id = ?', [plan.taskIds[0]]);
     expect(Number(completions!.n)).toBe(1);
-  });
+  }, 300_000);
 });
 
 describe('RAGFlow #18942: a task re-enqueued inside the dedupe window is never swallowed', () => {
@@ -296,7 +296,7 @@ describe('RAGFlow #19074: kill -9 at each step boundary of the bridge and the pa
     expect(restarts.filter((e) => e.startsWith('parser'))).toHaveLength(4);
     expect(report.failed).toBe(0);
     expect(report.done).toBe(plan.taskIds.length);
-  });
+  }, 300_000);
 });
 
 describe('RAGFlow #17708, re-parse and delete: the document actions on the running pipeline', () => {
