@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { NO_SYNONYMS, RagflowSynonyms, tokenize } from '@ragline/rag-tokenizer';
+import { tokenize } from '@ragline/rag-tokenizer';
 import { createTagQueryBuilder, TAG_QUERY_KEYWORDS, type TagMatchQuery } from '../src/index.js';
 
 /** RAGFlow's MatchTextExpr as tag_content passes it to the doc store (golden/make_tag_query_golden.py). */
@@ -65,8 +65,9 @@ const report = (label: string, { exact, misses }: { exact: number; misses: strin
 };
 
 describe("tag_content's query (golden: RAGFlow's Dealer.tag_content -> FulltextQueryer.paragraph)", () => {
-  const withSynonyms = createTagQueryBuilder({ synonyms: new RagflowSynonyms() });
-  const noSynonyms = createTagQueryBuilder({ synonyms: NO_SYNONYMS });
+  // the enricher's default builder (WordNet synonyms), and RAG_WORDNET_SYNONYMS=false's
+  const withSynonyms = createTagQueryBuilder();
+  const noSynonyms = createTagQueryBuilder({ wordnetSynonyms: false });
   const query = (b: typeof withSynonyms, r: Row, titleTks: string, contentLtks: string) => b(`${titleTks} ${contentLtks}`, r.important_kwd, TAG_QUERY_KEYWORDS);
 
   it('covers English, Chinese (simplified, traditional, mixed) and short chunks, with and without keywords', () => {
