@@ -5,7 +5,7 @@
 // per core, peak resident memory per parse worker, and the character error rate of the OCR text
 // against the source PDF's text layer. The scan is license text at 150 dpi (bench/lib/scan.mjs).
 // BENCH_OCR_PAGES (default 48), BENCH_OCR_DPI (default 150), BENCH_OCR_CONCURRENCY (default 2).
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { ParseSandbox, bytesSource, pdfPageCount } from '@ragline/parsing';
 import { distance } from 'fastest-levenshtein';
 import { licensePdf, pageText, scanPdf } from './lib/scan.mjs';
@@ -53,6 +53,8 @@ async function runReplicas(replicas, scan, pages, ocrConcurrency) {
       pages_per_s_per_replica: +(pages / seconds / replicas).toFixed(3),
       pages_by_replica: perReplica,
       peak_worker_rss_mb: Math.max(...sandboxes.map((s) => s.peakWorkerRssMb)),
+      // the machine's 1-minute load before and after: other work on the cores skews the rates
+      load_avg: [+loadBefore.toFixed(1), +loadavg()[0].toFixed(1)],
       texts,
     };
   } finally {
