@@ -181,7 +181,9 @@ describe('image files', () => {
     expect(picture.method).toBe('picture');
     const [chunk, ...rest] = chunkDocument(picture);
     expect(rest).toEqual([]);
-    expect(chunk!.fields).toEqual({ doc_type_kwd: 'image' });
+    expect(chunk!.fields).toEqual({ page_num_int: [], position_int: [], top_int: [], doc_type_kwd: 'image' });
+    const [built] = buildChunks({ doc_id: 'd', kb_id: 'k', doc_name: 'page.png', parser_id: 'picture' }, [chunk!]);
+    expect([built!.page_num_int, built!.position_int, built!.top_int, built!.doc_type_kwd]).toEqual([[], [], [], 'image']);
     expect(chunk!.text).toBe(picture.sections.map((s) => s.text).join('\n'));
     expect(cer(chunk!.text, truth)).toBeLessThanOrEqual(0.05);
     expect(picture.notes).toEqual([]);

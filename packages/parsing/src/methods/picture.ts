@@ -2,7 +2,7 @@ import { countTokens } from '@ragline/tokenizer';
 import { imageFormat } from '../formats/image.js';
 import type { FormatInput, FormatParser } from '../formats/format.js';
 import type { MergedChunk, ParsedDocument } from '../types.js';
-import type { ChunkMethodModule } from './method.js';
+import { UNPLACED, type ChunkMethodModule } from './method.js';
 
 /**
  * RAGFlow's picture.py asks a vision model to describe an image unless its OCR text is longer
@@ -31,7 +31,7 @@ const pictureFormat: FormatParser = {
 
 /**
  * RAGFlow's `picture` method (rag/app/picture.py) on an image: the image is OCR'd and becomes
- * one chunk of its text lines joined by "\n", doc_type_kwd "image". RAGFlow also asks the
+ * one chunk of its text lines joined by "\n", doc_type_kwd "image", no positions. RAGFlow also asks the
  * tenant's vision model to describe a picture with little text (and reads videos with it only);
  * Ragline has no vision model, so it indexes the OCR text alone and says so in a note.
  */
@@ -46,6 +46,7 @@ export const pictureMethod: ChunkMethodModule = {
       .join('\n')
       .trim();
     if (!text) return [];
-    return [{ text, tokens: countTokens(text), pages: [], positions: [], fields: { doc_type_kwd: 'image' } }];
+    // RAGFlow's picture chunk is made by tokenize() alone: no page, position or top fields
+    return [{ text, tokens: countTokens(text), pages: [], positions: [], fields: { ...UNPLACED, top_int: [], doc_type_kwd: 'image' } }];
   },
 };
