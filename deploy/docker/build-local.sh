@@ -43,7 +43,8 @@ build() {
   local log start secs
   log=$(mktemp /var/tmp/ragline-build.XXXXXX.log)
   start=$(date +%s)
-  if ! nice -n 19 podman build --pull=never --layers -t "$tag" "$@" >"$log" 2>&1; then
+  # --format docker: the OCI image format has no HEALTHCHECK, and podman would drop the Dockerfile's
+  if ! nice -n 19 podman build --format docker --pull=never --layers -t "$tag" "$@" >"$log" 2>&1; then
     tail -40 "$log" >&2
     echo "build-local: $name failed (full log: $log)" >&2
     exit 1
