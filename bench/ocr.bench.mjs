@@ -30,6 +30,7 @@ async function runReplicas(replicas, scan, pages, ocrConcurrency) {
     for (let from = 0; from < pages; from += TASK_PAGES) tasks.push([from, Math.min(from + TASK_PAGES, pages)]);
     const texts = new Map();
     const perReplica = sandboxes.map(() => 0);
+    const loadBefore = loadavg()[0];
     const t0 = performance.now();
     // each replica's task slots take turns at the queue, as replicas pulling from one JetStream consumer would
     const slots = Array.from({ length: PARSER_CONCURRENCY }, () => sandboxes.map((s, r) => [s, r])).flat();
