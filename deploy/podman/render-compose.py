@@ -21,6 +21,7 @@ the parsed file, from the file itself each time:
 """
 import json
 import os
+import re
 import sys
 
 import yaml
@@ -37,6 +38,13 @@ LOCAL_IMAGES = {
 APPS = ['ingest-bridge', 'parser', 'enricher', 'embedder', 'indexer', 'monitor']
 # settings naming services left out; unset, the apps use their local defaults
 DROPPED_ENV_PREFIXES = ('S3_', 'ELASTICSEARCH_', 'ES_', 'OTEL_')
+
+
+def unset_default(value):
+    # `EMBEDDING_URL: ${EMBEDDING_URL:-}` with the variable unset sets it to "", which the apps'
+    # config rejects as an invalid URL instead of treating it as unset: leave such a key out
+    m = re.fullmatch(r'\$\{([A-Za-z_][A-Za-z0-9_]*):-\}', str(value))
+    return bool(m) and not os.environ.get(m.group(1))
 
 
 def shift_port(spec, offset):
@@ -72,7 +80,8 @@ def render(doc, data_dir, offset, max_replicas):
                 v = '../' + v[2:]
             vols.append(v)
         if name in APPS:
-            env = {k: v for k, v in svc.get('environment', {}).items() if not k.startswith(DROPPED_ENV_PREFIXES)}
+            env = {k: v for k, v in svc.get('environment', {}).items()
+                   if not k.startswith(DROPPED_ENV_PREFIXES) and not unset_default(v)}
             svc['environment'] = env
             vols = [v for v in vols if not str(v).split(':')[1:2] == ['/data']]
             vols.append(f'{data_dir}:/data')

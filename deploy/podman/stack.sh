@@ -39,7 +39,7 @@ wait_healthy() {
       echo "$out" >&2
       for name in $(containers); do
         echo "--- $name" >&2
-        podman logs --tail 15 "$name" >&2 2>&1 || true
+        podman logs --tail 5 "$name" 2>&1 | cut -c1-400 >&2 || true
       done
       return 1
     fi

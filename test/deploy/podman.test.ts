@@ -66,6 +66,10 @@ describe.skipIf(renderSkip)(`podman renderings${renderSkip ? ` (skipped: ${rende
       expect(keys.filter((k) => /^(S3_|ELASTICSEARCH_|ES_|OTEL_)/.test(k)), app).toEqual([]);
       if (svc.deploy?.replicas !== undefined) expect(svc.deploy.replicas, app).toBe(1);
     }
+    // `${EMBEDDING_URL:-}` with the variable unset would be "", which the embedder's config refuses
+    expect(services.embedder!.environment).not.toHaveProperty('EMBEDDING_URL');
+    const withUrl = renderCompose({ EMBEDDING_URL: 'http://tei:80' }).services.embedder!.environment!;
+    expect(withUrl.EMBEDDING_URL).toBe('$' + '{EMBEDDING_URL:-}');
     // the rendering follows deploy/compose.yaml: an app's own settings survive it
     expect(services.enricher!.environment).toHaveProperty('ENRICHER_CONCURRENCY');
     expect(readFileSync(join(ROOT, 'deploy', 'compose.yaml'), 'utf8')).toContain('ENRICHER_CONCURRENCY');
@@ -88,6 +92,12 @@ describe.skipIf(renderSkip)(`podman renderings${renderSkip ? ` (skipped: ${rende
     expect(cfg.NATS_URL).toBe('nats://nats:4222');
     expect(Object.keys(cfg).filter((k) => /^(S3_|ELASTICSEARCH_|ES_|OTEL_)/.test(k))).toEqual([]);
     expect(secrets['ragline-secrets']!.MYSQL_URL).toBe('mysql://root:infini_rag_flow@mysql:3306/rag_flow');
+    // the placeholder is too short for the monitor (16 characters at least)
+    expect(secrets['ragline-secrets']!.MONITOR_TOKEN!.length).toBeGreaterThanOrEqual(16);
+    // podman 4.3 would publish every containerPort on the host: the played copy has none, probes by number
+    const playedFile = readFileSync(join(PODMAN_DIR, 'kube.local.yaml'), 'utf8');
+    expect(playedFile).not.toContain('containerPort');
+    expect(playedFile).toMatch(/port: 8080/);
   });
 });
 
