@@ -66,6 +66,14 @@ function logsOf(app: string): Record<string, unknown>[] {
 const errMessage = (line: Record<string, unknown>): string => String((line.err as { message?: unknown } | undefined)?.message ?? '');
 
 /** Every dead letter in the DLQ stream, read by sequence (limits retention: they stay). */
+/**
+ * Whether a message id is the case's: a task's JetStream id is per queue entry
+ * (`task.<task_id>.<stream>.<entry_id>`, so a case knows its prefix); injected messages carry theirs exactly.
+ */
+function sameMessage(id: string | undefined, expected: string | undefined): boolean {
+  return id === expected || (expected?.startsWith('task.') === true && id?.startsWith(`${expected}.`) === true);
+}
+
 async function deadLetters(): Promise<DeadLetter[]> {
   const info = await jsm.streams.info(env.names.streams.dlq);
   const out: DeadLetter[] = [];
@@ -106,7 +114,8 @@ async function check(c: BadInputCase, f: Fed, s: Surface): Promise<void> {
       return;
     }
     case 'dlq': {
-      const dl = await env.waitFor(`dead letter of ${c.name}`, async () => (await deadLetters()).find((d) => d.headers['Nats-Msg-Id']?.[0] === f.msgId));
+      // a task's JetStream id is per queue entry (task.<task_id>.<stream>.<entry_id>); injected messages carry theirs exactly
+      const dl = await env.waitFor(`dead letter of ${c.name}`, async () => (await deadLetters()).find((d) => sameMessage(d.headers['Nats-Msg-Id']?.[0], f.msgId)));
       expect(dl.stage, c.name).toBe(s.stage);
       expect(dl.error.message, c.name).toMatch(s.error);
       expect(dl.error.retryable, c.name).toBe(false);
@@ -314,7 +323,7 @@ describe('bad input end to end: each case fails with its own error and the servi
     // every bad input that reached a stage is accounted for as a dead letter, none of them retried
     const dls = await deadLetters();
     const expected = [...FILE_CASES, ...CONTRACT_CASES].map((c) => fed.get(c.name)!.msgId);
-    for (const id of expected) expect(dls.some((d) => d.headers['Nats-Msg-Id']?.[0] === id), `dead letter ${id}`).toBe(true);
+    for (const id of expected) expect(dls.some((d) => sameMessage(d.headers['Nats-Msg-Id']?.[0], id)), `dead letter ${id}`).toBe(true);
     // ...each dead-lettered once: a message that was not really terminated comes back and is dead-lettered again
     const again = ['parser.0', 'embedder.0', 'indexer.0']
       .flatMap((a) => logsOf(a))
