@@ -400,7 +400,7 @@ class ElasticDocStore implements DocStore {
   }
 
   matchingTagCounts(tenantId: string, kbIds: string[], match: TagQuery): Promise<TagCount[]> {
-    const query = paragraphQuery(match);
+    const query = match.match ?? paragraphQuery(match);
     if (!query.queryString.trim()) return Promise.resolve([]);
     // RAGFlow's MatchTextExpr for paragraph(): query_string over the full-text fields, a clause count as minimum_should_match
     return this.tagAggregation(tenantId, kbIds, [

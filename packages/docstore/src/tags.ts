@@ -26,6 +26,11 @@ export interface TagQuery {
   keywords: string[];
   /** how many of the text's weighted terms to use; RAGFlow's 30 */
   keywordsTopn: number;
+  /**
+   * the paragraph query already built by the caller (`@ragline/enrichment`'s, checked against
+   * RAGFlow's); Elasticsearch runs it as given, else the store builds it with paragraphQuery
+   */
+  match?: { queryString: string; minimumShouldMatch: number };
 }
 
 /**

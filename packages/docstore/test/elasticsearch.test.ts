@@ -325,6 +325,11 @@ describe('elasticsearch tag source and document metadata (RAGFlow all_tags / tag
         must: [{ query_string: { fields: FULLTEXT_FIELDS, type: 'best_fields', query: expected.queryString, minimum_should_match: 0, boost: 1 } }],
       },
     });
+    // a query the caller built is run as given
+    h.once('POST', '/ragflow_t1/_search', () => ({ hits: { hits: [] }, aggregations: { aggs_tag_kwd: { buckets: [] } } }));
+    await h.store.matchingTagCounts('t1', ['tagkb1'], { ...query, match: { queryString: '"tax audit" refund^0.7', minimumShouldMatch: 2 } });
+    const given = (h.requests('POST', '/ragflow_t1/_search')[1]!.body as { query: { bool: { must: [{ query_string: Record<string, unknown> }] } } }).query.bool.must[0].query_string;
+    expect(given).toMatchObject({ query: '"tax audit" refund^0.7', minimum_should_match: 2 });
     h.once('POST', '/ragflow_t1/_search', () => esError(404, 'index_not_found_exception'));
     expect(expected.queryString.startsWith('"tax audit" ')).toBe(true);
     expect(await h.store.matchingTagCounts('t1', ['tagkb1'], query)).toEqual([]);
