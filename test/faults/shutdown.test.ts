@@ -91,7 +91,7 @@ describe('SIGTERM with messages in flight', () => {
     const publisher = new Publisher(nc);
     const sent = Array.from({ length: BATCHES }, (_, i) => chunkBatch(i));
     for (const b of sent) {
-      await publisher.publish(env.names.subjects.chunks, ChunkBatch, b, { msgID: msgIds.chunkBatch(b.task.task_id, 0), taskId: b.task.task_id, docId: b.task.doc_id });
+      await publisher.publish(env.names.subjects.chunks, ChunkBatch, b, { msgID: msgIds.chunkBatch(b.task, 0), taskId: b.task.task_id, docId: b.task.doc_id });
     }
     const jsm = await publisher.js.jetstreamManager();
     const { streams, consumers } = env.names;

@@ -97,6 +97,15 @@ export function topologyNames(subjectPrefix = 'ragline', streamPrefix = 'RAGLINE
   };
 }
 
+/** What identifies one attempt of a task: every TaskRef carries both. */
+export interface AttemptRef {
+  readonly task_id: string;
+  /** set by the bridge on each hand-off, so it differs between attempts and is fixed within one */
+  readonly received_at: number;
+}
+
+const attempt = (task: AttemptRef): string => `${task.task_id}.${task.received_at}`;
+
 /** Deterministic JetStream message ids (Nats-Msg-Id) so a republish of the same attempt inside the dedupe window is dropped. */
 export const msgIds = {
   /**
@@ -108,16 +117,19 @@ export const msgIds = {
   /**
    * parser -> enricher. Not the embed hop's id: both hops share the chunks stream and its dedupe
    * window, so the enricher's republish under the same id would be dropped as a duplicate.
+   * Every id below carries the attempt (the bridge stamps a new `received_at` on each hand-off):
+   * a retry's batches must not be dropped as duplicates of the earlier attempt's (RAGFlow #18942),
+   * while a redelivery within one attempt keeps its id and still dedupes.
    */
-  enrichBatch: (taskId: string, batchNo: number) => `enrich.${taskId}.${batchNo}`,
+  enrichBatch: (task: AttemptRef, batchNo: number) => `enrich.${attempt(task)}.${batchNo}`,
   /** enricher -> embedder */
-  chunkBatch: (taskId: string, batchNo: number) => `chunks.${taskId}.${batchNo}`,
-  embeddedBatch: (taskId: string, batchNo: number) => `embedded.${taskId}.${batchNo}`,
-  manifest: (taskId: string) => `manifest.${taskId}`,
-  /** one per task: the first dropped batch's notice goes through, the rest are duplicates */
-  cancelled: (taskId: string) => `cancelled.${taskId}`,
-  batchIndexed: (taskId: string, batchNo: number) => `indexed.${taskId}.${batchNo}`,
-  completed: (taskId: string) => `completed.${taskId}`,
+  chunkBatch: (task: AttemptRef, batchNo: number) => `chunks.${attempt(task)}.${batchNo}`,
+  embeddedBatch: (task: AttemptRef, batchNo: number) => `embedded.${attempt(task)}.${batchNo}`,
+  manifest: (task: AttemptRef) => `manifest.${attempt(task)}`,
+  /** one per attempt: the first dropped batch's notice goes through, the rest are duplicates */
+  cancelled: (task: AttemptRef) => `cancelled.${attempt(task)}`,
+  batchIndexed: (task: AttemptRef, batchNo: number) => `indexed.${attempt(task)}.${batchNo}`,
+  completed: (task: AttemptRef) => `completed.${attempt(task)}`,
 };
 
 /** Header names carried on every JetStream message besides W3C trace context. */

@@ -81,13 +81,32 @@ describe('subjects and names', () => {
     expect(n.subjects.chunks).toBe('ragline.chunks.embed');
     expect(n.consumers.enricher).toBe('enricher');
     // the chunks stream's dedupe window would drop the enricher's republish under the parser's id
-    expect(msgIds.enrichBatch('t', 3)).toBe('enrich.t.3');
-    expect(msgIds.enrichBatch('t', 3)).not.toBe(msgIds.chunkBatch('t', 3));
+    const a = { task_id: 't', received_at: 1000 };
+    expect(msgIds.enrichBatch(a, 3)).toBe('enrich.t.1000.3');
+    expect(msgIds.enrichBatch(a, 3)).not.toBe(msgIds.chunkBatch(a, 3));
   });
 
-  it('builds deterministic message ids', () => {
-    expect(msgIds.chunkBatch('t', 3)).toBe('chunks.t.3');
-    expect(msgIds.completed('t')).toBe(msgIds.completed('t'));
+  it('builds message ids deterministic within an attempt and distinct across attempts', () => {
+    const first = { task_id: 't', received_at: 1000 };
+    const redelivered = { ...first };
+    const retry = { task_id: 't', received_at: 2000 };
+    expect(msgIds.chunkBatch(first, 3)).toBe('chunks.t.1000.3');
+    const perAttempt = [
+      (a: typeof first) => msgIds.enrichBatch(a, 0),
+      (a: typeof first) => msgIds.chunkBatch(a, 0),
+      (a: typeof first) => msgIds.embeddedBatch(a, 0),
+      (a: typeof first) => msgIds.batchIndexed(a, 0),
+      msgIds.manifest,
+      msgIds.cancelled,
+      msgIds.completed,
+    ];
+    for (const id of perAttempt) {
+      // a redelivery of the same attempt dedupes; a retry's copy inside the window must not (RAGFlow #18942)
+      expect(id(redelivered)).toBe(id(first));
+      expect(id(retry)).not.toBe(id(first));
+    }
+    // and no two hops share an id within one attempt (they share dedupe windows)
+    expect(new Set(perAttempt.map((id) => id(first))).size).toBe(perAttempt.length);
   });
 });
 

@@ -45,7 +45,7 @@ describe('cancel notice from the embedder', () => {
     const index = await w.read(w.names.streams.index, w.names.consumers.indexer, IndexMessage);
     expect(index.map((m) => m.msg.kind)).toEqual(['cancelled']);
     expect(index[0]!.subject).toBe(w.names.subjects.cancelled);
-    expect(index[0]!.headers['Nats-Msg-Id']).toBe(msgIds.cancelled(task.task_id));
+    expect(index[0]!.headers['Nats-Msg-Id']).toBe(msgIds.cancelled(task));
     expect(index[0]!.msg).toMatchObject({ task: taskRef(task), batch_no: 0 });
   });
 

@@ -131,7 +131,7 @@ function consume(reg: EmbeddingRegistry, opts: { concurrency?: number; onDeliver
 
 async function publishBatches(batches: ChunkBatch[]): Promise<void> {
   for (const b of batches) {
-    await w.publisher.publish(w.names.subjects.chunks, ChunkBatch, b, { msgID: msgIds.chunkBatch(b.task.task_id, b.batch_no), taskId: b.task.task_id });
+    await w.publisher.publish(w.names.subjects.chunks, ChunkBatch, b, { msgID: msgIds.chunkBatch(b.task, b.batch_no), taskId: b.task.task_id });
   }
 }
 

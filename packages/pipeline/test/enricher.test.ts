@@ -74,7 +74,7 @@ describe('enricher stage', () => {
     const out = await forwarded();
     expect(out).toHaveLength(1);
     expect(out[0]!.subject).toBe(w.names.subjects.chunks);
-    expect(out[0]!.headers['Nats-Msg-Id']).toBe(msgIds.chunkBatch(task.task_id, 0));
+    expect(out[0]!.headers['Nats-Msg-Id']).toBe(msgIds.chunkBatch(task, 0));
     expect(out[0]!.msg).toEqual(batch);
     expect(built).toBe(0);
     expect(chat.requests).toHaveLength(0);
@@ -93,7 +93,7 @@ describe('enricher stage', () => {
     expect(ctx.workingCalls).toBeGreaterThan(0);
 
     const out = await forwarded();
-    expect(out.map((o) => o.headers['Nats-Msg-Id'])).toEqual([msgIds.chunkBatch(task.task_id, 0), msgIds.chunkBatch(task.task_id, 1)]);
+    expect(out.map((o) => o.headers['Nats-Msg-Id'])).toEqual([msgIds.chunkBatch(task, 0), msgIds.chunkBatch(task, 1)]);
     const chunks = out.flatMap((o) => o.msg.chunks);
     // the fixture answers with the passage's first words: "Harbour, cranes" / "What is Harbour?",
     // split on "," and kept unstripped as RAGFlow's keyword_extraction result is

@@ -72,7 +72,7 @@ describe('parser stage', () => {
     expect(batches.length).toBeGreaterThanOrEqual(3);
     expect(batches.map((b) => b.msg.batch_no)).toEqual([...batches.keys()]);
     for (const [i, b] of batches.entries()) {
-      expect(b.headers['Nats-Msg-Id']).toBe(msgIds.enrichBatch(task.task_id, i));
+      expect(b.headers['Nats-Msg-Id']).toBe(msgIds.enrichBatch(task, i));
       expect(b.subject).toBe(w.names.subjects.enrich);
       expect(b.headers['Ragline-Task-Id']).toBe(task.task_id);
       expect(b.msg.task).toEqual(taskRef(task));
@@ -104,7 +104,7 @@ describe('parser stage', () => {
 
     const index = await readIndexMessages();
     expect(index).toHaveLength(1);
-    expect(index[0]!.headers['Nats-Msg-Id']).toBe(msgIds.manifest(task.task_id));
+    expect(index[0]!.headers['Nats-Msg-Id']).toBe(msgIds.manifest(task));
     expect(index[0]!.msg).toMatchObject({ kind: 'manifest', batches: batches.length, chunks: chunks.length, task: taskRef(task) });
 
     const progress = ofKind(await readEvents(), 'progress');
@@ -250,7 +250,7 @@ describe('embedder stage', () => {
     const out = (await w.read(w.names.streams.index, w.names.consumers.indexer, EmbeddedBatch)).sort((a, b) => a.msg.batch_no - b.msg.batch_no);
     expect(out.map((o) => o.msg.batch_no)).toEqual([0, 1]);
     const [b0, b1] = [out[0]!, out[1]!];
-    expect(b0.headers['Nats-Msg-Id']).toBe(msgIds.embeddedBatch(task.task_id, 0));
+    expect(b0.headers['Nats-Msg-Id']).toBe(msgIds.embeddedBatch(task, 0));
     expect(b0.msg).toMatchObject({ kind: 'embedded', model: backend.model, task: taskRef(task) });
     expect(b0.msg.chunks).toEqual(first.chunks);
     expect(b0.msg.vectors.dim).toBe(DIM);

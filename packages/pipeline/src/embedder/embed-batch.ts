@@ -66,7 +66,7 @@ export function createEmbedHandler(deps: EmbedStageDeps) {
         deps.names.subjects.cancelled,
         TaskCancelled,
         { v: 1, kind: 'cancelled', task, batch_no: msg.batch_no },
-        { msgID: msgIds.cancelled(task.task_id), taskId: task.task_id, docId: task.doc_id },
+        { msgID: msgIds.cancelled(task), taskId: task.task_id, docId: task.doc_id },
       );
       deps.logger.info({ task_id: task.task_id, batch: msg.batch_no }, 'task cancelled: batch dropped');
       return;
@@ -123,7 +123,7 @@ export function createEmbedHandler(deps: EmbedStageDeps) {
         vectors: { encoding: 'f32le-base64', dim: result.dim, data: result.vectors.map(packVector) },
         ...(msg.doc_metadata && { doc_metadata: msg.doc_metadata }),
       },
-      { msgID: msgIds.embeddedBatch(task.task_id, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
+      { msgID: msgIds.embeddedBatch(task, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
     );
   };
 }

@@ -121,7 +121,7 @@ export function createEnrichHandler(deps: EnrichStageDeps) {
         ...(metadata && Object.keys(metadata).length > 0 && { doc_metadata: metadata }),
       },
       // not the enrich hop's id: the chunks stream would drop it as that message's duplicate
-      { msgID: msgIds.chunkBatch(msg.task.task_id, msg.batch_no), taskId: msg.task.task_id, docId: msg.task.doc_id },
+      { msgID: msgIds.chunkBatch(msg.task, msg.batch_no), taskId: msg.task.task_id, docId: msg.task.doc_id },
     );
 
   // as the embedder does: the indexer may be waiting for nothing else, and must remove what it indexed
@@ -131,7 +131,7 @@ export function createEnrichHandler(deps: EnrichStageDeps) {
       deps.names.subjects.cancelled,
       TaskCancelled,
       { v: 1, kind: 'cancelled', task, batch_no: msg.batch_no },
-      { msgID: msgIds.cancelled(task.task_id), taskId: task.task_id, docId: task.doc_id },
+      { msgID: msgIds.cancelled(task), taskId: task.task_id, docId: task.doc_id },
     );
     deps.logger.info({ task_id: task.task_id, batch: msg.batch_no }, `task cancelled ${when}: batch dropped`);
   }

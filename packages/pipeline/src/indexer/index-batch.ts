@@ -94,7 +94,7 @@ export function createIndexHandler(deps: IndexStageDeps) {
         batches: state.batches.length,
         duration_ms: Math.max(0, Date.now() - task.received_at),
       },
-      { msgID: msgIds.completed(task.task_id), taskId: task.task_id, docId: task.doc_id },
+      { msgID: msgIds.completed(task), taskId: task.task_id, docId: task.doc_id },
     );
     if (await deps.taskState.markCompleted(task.task_id)) {
       deps.logger.info({ task_id: task.task_id, chunks: state.chunks, batches: state.batches.length }, 'task complete');
@@ -157,7 +157,7 @@ export function createIndexHandler(deps: IndexStageDeps) {
         indexed_batches: state.batches.length + (recorded ? 0 : 1),
         total_batches: state.expectedBatches,
       },
-      { msgID: msgIds.batchIndexed(task.task_id, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
+      { msgID: msgIds.batchIndexed(task, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
     );
     if (!recorded) ({ state } = await deps.taskState.recordBatch(task.task_id, msg.batch_no, msg.chunks.length, msg.tokens));
     await maybeComplete(task, state);

@@ -202,7 +202,7 @@ export function createParseHandler(deps: ParseStageDeps) {
           deps.names.subjects.enrich,
           ChunkBatch,
           { v: 1, kind: 'chunks', task: ref, batch_no: batchNo, chunks: batch, ...(enrich && { enrich, batches: batches.length }) },
-          { msgID: msgIds.enrichBatch(task.task_id, batchNo), taskId: task.task_id, docId: task.doc_id },
+          { msgID: msgIds.enrichBatch(ref, batchNo), taskId: task.task_id, docId: task.doc_id },
         );
         ctx.working();
       }
@@ -210,7 +210,7 @@ export function createParseHandler(deps: ParseStageDeps) {
         deps.names.subjects.manifest,
         TaskManifest,
         { v: 1, kind: 'manifest', task: ref, batches: batches.length, chunks: chunks.length, parse_ms: Date.now() - started },
-        { msgID: msgIds.manifest(task.task_id), taskId: task.task_id, docId: task.doc_id },
+        { msgID: msgIds.manifest(ref), taskId: task.task_id, docId: task.doc_id },
       );
     });
     const secs = ((Date.now() - started) / 1000).toFixed(2);
