@@ -225,7 +225,44 @@ export const EmbeddedBatch = z
   });
 export type EmbeddedBatch = z.infer<typeof EmbeddedBatch>;
 
-/** Parser -> indexer: the task produced exactly `batches` batches holding `chunks` chunks. */
+/**
+ * A parent record of `children_delimiter` children (RAGFlow insert_chunks' "mothers"): stored in the
+ * doc store, with `available_int` 0 so no search returns it, and without a vector (it is never
+ * embedded); retrieval fetches it by the `mom_id` its children carry. Exactly RAGFlow's fields.
+ */
+export const ParentChunk = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{16}$/, 'parent id must be 16 hex chars (xxh64 of its text)'),
+  doc_id: id,
+  kb_id: id,
+  docnm_kwd: z.string(),
+  content_with_weight: z.string(),
+  available_int: z.literal(0),
+  position_int: z.array(z.array(z.number().int())),
+  create_timestamp_flt: z.number(),
+  page_num_int: z.array(z.number().int()),
+  top_int: z.array(z.number().int()),
+});
+export type ParentChunk = z.infer<typeof ParentChunk>;
+
+/**
+ * Parser -> indexer, past the enricher and embedder: a task's parent records. Its `batch_no`
+ * continues after the chunk batches' and the manifest's `batches` counts it, so the indexer records
+ * it like any batch and completion waits for it; it adds no chunks (RAGFlow's chunk_num counts
+ * children only).
+ */
+export const ParentBatch = z.object({
+  v,
+  kind: z.literal('parents'),
+  task: TaskRef,
+  batch_no: z.number().int().nonnegative(),
+  parents: z.array(ParentChunk).min(1),
+});
+export type ParentBatch = z.infer<typeof ParentBatch>;
+
+/**
+ * Parser -> indexer: the task produced exactly `batches` batches (chunk batches, then parent batches)
+ * holding `chunks` chunks (children and plain chunks; parent records are not chunks).
+ */
 export const TaskManifest = z.object({
   v,
   kind: z.literal('manifest'),
@@ -250,7 +287,7 @@ export const TaskCancelled = z.object({
 });
 export type TaskCancelled = z.infer<typeof TaskCancelled>;
 
-export const IndexMessage = z.union([EmbeddedBatch, TaskManifest, TaskCancelled]);
+export const IndexMessage = z.union([EmbeddedBatch, ParentBatch, TaskManifest, TaskCancelled]);
 export type IndexMessage = z.infer<typeof IndexMessage>;
 
 const eventBase = { v, task_id: id, doc_id: id, at: ms };
@@ -331,6 +368,7 @@ export const SCHEMAS = {
   TaskMessage,
   ChunkBatch,
   EmbeddedBatch,
+  ParentBatch,
   TaskManifest,
   TaskCancelled,
   EnrichSpec,

@@ -14,6 +14,8 @@ export interface TopologyNames {
     readonly chunks: string;
     /** embedder -> indexer: embedded chunk batches */
     readonly embedded: string;
+    /** parser -> indexer: parent records of children_delimiter children (never embedded) */
+    readonly parents: string;
     /** parser -> indexer: how many batches a task produced */
     readonly manifest: string;
     /** enricher or embedder -> indexer: the task was cancelled, its batches are being dropped */
@@ -68,6 +70,7 @@ export function topologyNames(subjectPrefix = 'ragline', streamPrefix = 'RAGLINE
       enrich: `${p}.chunks.enrich`,
       chunks: `${p}.chunks.embed`,
       embedded: `${p}.index.embedded`,
+      parents: `${p}.index.parents`,
       manifest: `${p}.index.manifest`,
       cancelled: `${p}.index.cancelled`,
       indexAll: `${p}.index.>`,
@@ -125,6 +128,8 @@ export const msgIds = {
   /** enricher -> embedder */
   chunkBatch: (task: AttemptRef, batchNo: number) => `chunks.${attempt(task)}.${batchNo}`,
   embeddedBatch: (task: AttemptRef, batchNo: number) => `embedded.${attempt(task)}.${batchNo}`,
+  /** parser -> indexer, numbered after the task's chunk batches */
+  parentBatch: (task: AttemptRef, batchNo: number) => `parents.${attempt(task)}.${batchNo}`,
   manifest: (task: AttemptRef) => `manifest.${attempt(task)}`,
   /** one per attempt: the first dropped batch's notice goes through, the rest are duplicates */
   cancelled: (task: AttemptRef) => `cancelled.${attempt(task)}`,

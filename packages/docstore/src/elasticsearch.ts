@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
 import { DocStoreError } from './errors.js';
-import { getVector, searchOptions, vectorFieldOf } from './fields.js';
+import type { ParentChunk } from '@ragline/contracts';
+import { getVector, isVectorField, searchOptions, vectorFieldOf } from './fields.js';
 import { HIT_FIELDS, fulltextHits, hybridHits, numbers, vectorHits } from './hits.js';
 import { ragflowQuery } from './ragflow-query.js';
 import { QUERY_FIELDS } from '@ragline/rag-tokenizer';
@@ -161,6 +162,18 @@ class ElasticDocStore implements DocStore {
   async ensureIndex(tenantId: string, dim: number): Promise<void> {
     const index = this.indexName(tenantId);
     if (!Number.isInteger(dim) || dim <= 0) throw new DocStoreError(`invalid vector dimension ${dim}`, false);
+    await this.ensureTenantIndex(index);
+    if (TEMPLATED_DIMS.includes(dim)) return;
+    // without this a q_384_vec would be mapped dynamically as plain floats, not a searchable vector
+    await this.once(`${index}/${dim}`, () =>
+      this.call(`map ${vectorFieldOf(dim)} in ${index}`, async () => {
+        await this.client.indices.putMapping({ index, properties: denseVectorMapping(dim) });
+      }),
+    );
+  }
+
+  /** The tenant's index in RAGFlow's mapping (no vector field of its own: parent records need none). */
+  private async ensureTenantIndex(index: string): Promise<void> {
     await this.once(index, () =>
       this.call(`create index ${index}`, async () => {
         try {
@@ -171,13 +184,6 @@ class ElasticDocStore implements DocStore {
           if (statusOf(err) === 400 && type === 'resource_already_exists_exception') return;
           throw err;
         }
-      }),
-    );
-    if (TEMPLATED_DIMS.includes(dim)) return;
-    // without this a q_384_vec would be mapped dynamically as plain floats, not a searchable vector
-    await this.once(`${index}/${dim}`, () =>
-      this.call(`map ${vectorFieldOf(dim)} in ${index}`, async () => {
-        await this.client.indices.putMapping({ index, properties: denseVectorMapping(dim) });
       }),
     );
   }
@@ -220,6 +226,48 @@ class ElasticDocStore implements DocStore {
         for (const p of prepared.filter((x) => x.dim === dim)) errorsOut.push({ id: p.id, reason: e.message, retryable: e.retryable });
         byId.forEach((p, id) => p.dim === dim && byId.delete(id));
       }
+    }
+    let written = 0;
+    for (const group of this.groups([...byId.values()])) {
+      const r = await this.bulk(group);
+      written += r.written;
+      errorsOut.push(...r.errors);
+    }
+    return { written, errors: errorsOut };
+  }
+
+  /**
+   * Parent records as RAGFlow's insert_chunks writes its mothers: by id, no vector field, into the
+   * tenant's index (created if missing, since they can arrive before any embedded batch).
+   */
+  async upsertParents(tenantId: string, parents: ParentChunk[]): Promise<UpsertResult> {
+    const index = this.indexName(tenantId);
+    const errorsOut: UpsertResult['errors'] = [];
+    const byId = new Map<string, Prepared>();
+    for (const doc of parents) {
+      const rawId = (doc as { id?: unknown } | undefined)?.id;
+      try {
+        const d = doc as Record<string, unknown>;
+        const id = checkId('chunk id', d.id);
+        checkId('kb_id', d.kb_id);
+        checkId('doc_id', d.doc_id);
+        if (Object.keys(d).some(isVectorField)) throw new DocStoreError(`parent record ${id} carries a vector`, false);
+        const body = JSON.stringify(d);
+        const action = JSON.stringify({ index: { _index: index, _id: id } });
+        byId.delete(id);
+        byId.set(id, { id, dim: 0, lines: [action, body], bytes: Buffer.byteLength(action) + Buffer.byteLength(body) + 2 });
+      } catch (err) {
+        const e = err instanceof DocStoreError ? err : new DocStoreError(String(err), false);
+        errorsOut.push({ id: typeof rawId === 'string' ? rawId : String(rawId), reason: e.message, retryable: e.retryable });
+      }
+    }
+    if (byId.size === 0) return { written: 0, errors: errorsOut };
+    try {
+      await this.ensureTenantIndex(index);
+    } catch (err) {
+      const e = err as DocStoreError;
+      for (const id of byId.keys()) errorsOut.push({ id, reason: e.message, retryable: e.retryable });
+      return { written: 0, errors: errorsOut };
     }
     let written = 0;
     for (const group of this.groups([...byId.values()])) {

@@ -2,6 +2,11 @@ import { DocStoreError } from './errors.js';
 
 const VECTOR_FIELD = /^q_(\d+)_vec$/;
 
+/** Whether a field name is a `q_<dim>_vec` vector field. */
+export function isVectorField(key: string): boolean {
+  return VECTOR_FIELD.test(key);
+}
+
 export function vectorFieldOf(dim: number): `q_${number}_vec` {
   return `q_${dim}_vec`;
 }

@@ -1,7 +1,7 @@
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Float64, Int32, List, Schema, Utf8 } from 'apache-arrow';
 import { DocStoreError } from './errors.js';
-import { getVector, searchOptions, vectorFieldOf } from './fields.js';
+import { getVector, isVectorField, searchOptions, vectorFieldOf } from './fields.js';
 import { HIT_FIELDS, fulltextHits, hybridHits, numbers, vectorHits } from './hits.js';
 import { ragflowQuery } from './ragflow-query.js';
 import { checkId, checkTenant } from './ids.js';
@@ -9,6 +9,7 @@ import { and, eq, inList } from './sql.js';
 import { QUERY_FIELDS, type FulltextQuery } from '@ragline/rag-tokenizer';
 import { docMetaIndexName, mergedDocMetadata, type DocMetadataFields } from './metadata.js';
 import { countTags, matchedClauses, paragraphQuery, type ParagraphQuery, type TagCount, type TagQuery } from './tags.js';
+import type { ParentChunk } from '@ragline/contracts';
 import type { DocStore, SearchHit, SearchRequest, StoredChunk, UpsertResult } from './types.js';
 
 /** tag knowledge base rows read per table for one aggregation (RAGFlow's terms aggregation has no limit; tag KBs are small) */
@@ -94,6 +95,24 @@ function tableSchema(dim: number): Schema {
     // the whole document minus its vector, so get() returns exactly what was written
     str('doc_json'),
   ]);
+}
+
+/**
+ * Parent records (children_delimiter's mothers) have no vector, so they cannot sit in a vector
+ * table; their own table holds what get, delete and count read. Search never looks at it, as
+ * RAGFlow's available_int filter never returns them.
+ */
+const PARENT_SCHEMA = new Schema([
+  new Field('id', new Utf8(), false),
+  new Field('doc_id', new Utf8(), false),
+  new Field('kb_id', new Utf8(), false),
+  new Field('available_int', new Int32(), false),
+  new Field('doc_json', new Utf8(), false),
+]);
+
+/** Not all digits after the prefix, so tenantTables (the vector tables) never lists it. */
+function parentTableName(tenantId: string): string {
+  return `ragflow_${tenantId}__parents`;
 }
 
 function tableName(tenantId: string, dim: number): string {
@@ -229,6 +248,8 @@ class LanceStore implements LanceDocStore {
   private readonly db: Promise<lancedb.Connection>;
   private readonly session: lancedb.Session;
   private readonly tables = new Map<string, Promise<lancedb.Table>>();
+  /** parent-record tables (see PARENT_SCHEMA), by name */
+  private readonly parentTables = new Map<string, Promise<lancedb.Table>>();
   /** tail of each table's write queue: one write at a time per table within this process */
   private readonly queues = new Map<string, Promise<unknown>>();
   /** per table, the timer that indexes its new rows once writes pause */
@@ -485,7 +506,69 @@ class LanceStore implements LanceDocStore {
         removed += res.numDeletedRows;
       }
     }
+    const parents = await this.parentTable(tenantId, false);
+    if (parents) {
+      for (const w of where) {
+        const res = await this.serial(parentTableName(tenantId), () => parents.delete(w));
+        removed += res.numDeletedRows;
+      }
+    }
     return removed;
+  }
+
+  /** The tenant's parent-record table; created when `create`, else undefined while it does not exist. */
+  private async parentTable(tenantId: string, create: boolean): Promise<lancedb.Table | undefined> {
+    const name = parentTableName(tenantId);
+    const known = this.parentTables.get(name);
+    if (known) return known;
+    const db = await this.conn();
+    if (!create && !(await exists(db, name))) return undefined;
+    const t = this.serial(name, async () =>
+      (await exists(db, name)) ? db.openTable(name) : db.createEmptyTable(name, PARENT_SCHEMA, { existOk: true }),
+    );
+    this.parentTables.set(name, t);
+    t.catch(() => this.parentTables.delete(name));
+    return t;
+  }
+
+  async upsertParents(tenantId: string, parents: ParentChunk[]): Promise<UpsertResult> {
+    checkTenant(tenantId);
+    const errors: UpsertResult['errors'] = [];
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const doc of parents) {
+      const d = doc as Record<string, unknown>;
+      const rawId = typeof d?.id === 'string' ? d.id : String(d?.id);
+      try {
+        const id = checkId('chunk id', d.id);
+        checkId('kb_id', d.kb_id);
+        checkId('doc_id', d.doc_id);
+        if (Object.keys(d).some(isVectorField)) throw new DocStoreError(`parent record ${id} carries a vector`, false);
+        const available = d.available_int;
+        byId.delete(id);
+        byId.set(id, {
+          id,
+          doc_id: d.doc_id,
+          kb_id: d.kb_id,
+          available_int: typeof available === 'number' && Number.isInteger(available) ? available : 0,
+          doc_json: JSON.stringify(d),
+        });
+      } catch (err) {
+        const e = wrap('upsertParents', err);
+        errors.push({ id: rawId, reason: e.message, retryable: e.retryable });
+      }
+    }
+    if (byId.size === 0) return { written: 0, errors };
+    const name = parentTableName(tenantId);
+    try {
+      const table = (await this.parentTable(tenantId, true))!;
+      const data = lancedb.makeArrowTable([...byId.values()], { schema: PARENT_SCHEMA });
+      await this.serial(name, () => table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data));
+      return { written: byId.size, errors };
+    } catch (err) {
+      const e = wrap(`upsert into ${name}`, err);
+      for (const id of byId.keys()) errors.push({ id, reason: e.message, retryable: e.retryable });
+      return { written: 0, errors };
+    }
   }
 
   async deleteByDoc(tenantId: string, kbId: string, docId: string): Promise<number> {
@@ -552,6 +635,8 @@ class LanceStore implements LanceDocStore {
     try {
       let n = 0;
       for (const { table } of await this.tenantTables(tenantId)) n += await table.countRows(where || undefined);
+      const parents = await this.parentTable(tenantId, false);
+      if (parents) n += await parents.countRows(where || undefined);
       return n;
     } catch (err) {
       throw wrap('count', err);
@@ -573,6 +658,15 @@ class LanceStore implements LanceDocStore {
             doc[field] = numbers(r[field]);
             found.set(r.id as string, doc as StoredChunk);
           }
+        }
+      }
+      // parent records, fetched by their children's mom_id: as written, without a vector
+      const rest = wanted.filter((id) => !found.has(id));
+      const parents = rest.length ? await this.parentTable(tenantId, false) : undefined;
+      if (parents) {
+        for (const part of chunks(rest, ID_CHUNK)) {
+          const rows = await parents.query().where(inList('id', 'chunk id', part)).select(['id', 'doc_json']).toArray();
+          for (const r of rows as Record<string, unknown>[]) found.set(r.id as string, JSON.parse(r.doc_json as string) as StoredChunk);
         }
       }
     } catch (err) {

@@ -1,4 +1,4 @@
-import type { Chunk } from '@ragline/contracts';
+import type { Chunk, ParentChunk } from '@ragline/contracts';
 import type { DocMetadataFields } from './metadata.js';
 import type { TagSource } from './tags.js';
 
@@ -59,7 +59,13 @@ export interface DocStore extends TagSource {
   ensureIndex(tenantId: string, dim: number): Promise<void>;
   /** insert or replace by id; a document with an id already stored is replaced, never duplicated */
   upsert(tenantId: string, docs: StoredChunk[]): Promise<UpsertResult>;
-  /** remove every chunk of a document; returns how many were removed */
+  /**
+   * insert or replace parent records (children_delimiter's, RAGFlow's `available_int` 0 mothers) by
+   * id; they carry no vector, are never returned by search, and are read back with `get`, removed
+   * with their document, and counted by `count` like any stored document
+   */
+  upsertParents(tenantId: string, parents: ParentChunk[]): Promise<UpsertResult>;
+  /** remove every chunk of a document (parent records included); returns how many were removed */
   deleteByDoc(tenantId: string, kbId: string, docId: string): Promise<number>;
   deleteByIds(tenantId: string, kbId: string, ids: string[]): Promise<number>;
   /** make everything written so far searchable through the indexes (ES refresh; Lance index update) */

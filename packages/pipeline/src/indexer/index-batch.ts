@@ -6,6 +6,7 @@ import {
   unpackVector,
   type EmbeddedBatch,
   type IndexMessage,
+  type ParentBatch,
   type TaskManifest,
   type TaskRef,
   type TopologyNames,
@@ -163,6 +164,53 @@ export function createIndexHandler(deps: IndexStageDeps) {
     await maybeComplete(task, state);
   }
 
+  /**
+   * A task's parent records (children_delimiter): written without a vector, as RAGFlow's insert_chunks
+   * writes its mothers, then recorded as one of the task's batches with no chunks and no tokens
+   * (RAGFlow's chunk_num counts children only). Same exactly-once rules as an embedded batch.
+   */
+  async function indexParents(msg: ParentBatch, ctx: DeliveryContext): Promise<void> {
+    const task = msg.task;
+    let state = (await deps.taskState.get(task.task_id)) as IndexerTaskState;
+    if (state.cancelledAt) return dropped(task, msg.batch_no, 'task cancelled');
+    if (await deps.isCancelled(task.task_id)) return cancel(task);
+    if (state.completedAt !== null) return dropped(task, msg.batch_no, 'task already complete');
+
+    const recorded = state.batches.includes(msg.batch_no);
+    if (!recorded) {
+      const result = await withSpan(deps.tracer, 'bulk upsert parents', { attributes: { [ATTR.chunkCount]: msg.parents.length } }, () =>
+        deps.docstore.upsertParents(task.tenant_id, msg.parents),
+      );
+      if (result.errors.length) throw upsertFailure(result.errors, msg.parents.length);
+      if (await deps.isCancelled(task.task_id)) {
+        await deps.docstore.deleteByIds(task.tenant_id, task.kb_id, msg.parents.map((p) => p.id));
+        return cancel(task);
+      }
+      ctx.working();
+    }
+    await deps.publisher.publish(
+      deps.names.subjects.batchIndexed,
+      BatchIndexedEvent,
+      {
+        v: 1,
+        kind: 'batch_indexed',
+        task_id: task.task_id,
+        doc_id: task.doc_id,
+        kb_id: task.kb_id,
+        at: Date.now(),
+        batch_no: msg.batch_no,
+        // RAGFlow's task.chunk_ids lists the chunks it inserted, not the mothers
+        chunk_ids: [],
+        tokens: 0,
+        indexed_batches: state.batches.length + (recorded ? 0 : 1),
+        total_batches: state.expectedBatches,
+      },
+      { msgID: msgIds.batchIndexed(task, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
+    );
+    if (!recorded) ({ state } = await deps.taskState.recordBatch(task.task_id, msg.batch_no, 0, 0));
+    await maybeComplete(task, state);
+  }
+
   function dropped(task: TaskRef, batchNo: number | null, why: string): void {
     deps.logger.debug({ task_id: task.task_id, batch_no: batchNo }, `index message dropped: ${why}`);
   }
@@ -189,6 +237,7 @@ export function createIndexHandler(deps: IndexStageDeps) {
       return cancel(task);
     }
     ctx.span.setAttribute(ATTR.batchNo, msg.batch_no);
+    if (msg.kind === 'parents') return indexParents(msg, ctx);
     return indexBatch(msg, ctx);
   };
 }

@@ -1,5 +1,5 @@
 import type { DeliveryContext, Publisher } from '@ragline/bus';
-import { ChunkBatch, TaskManifest, enrichSpecFor, msgIds, type ChunkInput, type TaskContext, type TaskMessage, type TaskRef, type TopologyNames } from '@ragline/contracts';
+import { ChunkBatch, ParentBatch, ParentChunk, TaskManifest, enrichSpecFor, msgIds, type ChunkInput, type TaskContext, type TaskMessage, type TaskRef, type TopologyNames } from '@ragline/contracts';
 import {
   DEFAULT_OCR_CONCURRENCY,
   DEFAULT_PARSE_MAX_HEAP_MB,
@@ -11,6 +11,7 @@ import {
   chunkDocument,
   fileTooLargeError,
   initHashing,
+  parentRecords,
   sniffFormat,
   type ByteSource,
   type PageProgress,
@@ -172,7 +173,8 @@ export function createParseHandler(deps: ParseStageDeps) {
       // method of its own; methods read the knowledge base language as RAGFlow passes `lang` (qa's prefixes)
       const merged = chunkDocument(doc, { language: task.language, ...task.parser_config });
       const built = buildChunks(
-        { doc_id: task.doc_id, kb_id: task.kb_id, doc_name: task.doc_name, parser_config: task.parser_config, pagerank: task.pagerank },
+        // parser_id: naive (and knowledge_graph) cut chunks into children on children_delimiter
+        { doc_id: task.doc_id, kb_id: task.kb_id, doc_name: task.doc_name, parser_id: task.parser_id, parser_config: task.parser_config, pagerank: task.pagerank },
         merged,
       );
       span.setAttributes({ [ATTR.chunkCount]: built.length, 'ragline.sections': doc.sections.length });
@@ -196,6 +198,9 @@ export function createParseHandler(deps: ParseStageDeps) {
     // every batch goes through the enricher; it passes one without `enrich` straight on to the embedder
     const enrich = enrichSpecFor(task);
     const batches = splitBatches<ChunkInput>(chunks, limits.batchChunks, limits.batchBytes, jsonBytes);
+    // children's parent records go straight to the indexer (nothing to enrich or embed), numbered
+    // after the chunk batches and counted in the manifest, so completion waits for them too
+    const parentBatches = splitBatches(parentRecords(chunks).map((p) => ParentChunk.parse(p)), limits.batchChunks, limits.batchBytes, jsonBytes);
     await withSpan(deps.tracer, 'publish chunk batches', { attributes: { 'ragline.batch.count': batches.length } }, async () => {
       for (const [batchNo, batch] of batches.entries()) {
         await deps.publisher.publish(
@@ -206,10 +211,20 @@ export function createParseHandler(deps: ParseStageDeps) {
         );
         ctx.working();
       }
+      for (const [i, parents] of parentBatches.entries()) {
+        const batchNo = batches.length + i;
+        await deps.publisher.publish(
+          deps.names.subjects.parents,
+          ParentBatch,
+          { v: 1, kind: 'parents', task: ref, batch_no: batchNo, parents },
+          { msgID: msgIds.parentBatch(ref, batchNo), taskId: task.task_id, docId: task.doc_id },
+        );
+        ctx.working();
+      }
       await deps.publisher.publish(
         deps.names.subjects.manifest,
         TaskManifest,
-        { v: 1, kind: 'manifest', task: ref, batches: batches.length, chunks: chunks.length, parse_ms: Date.now() - started },
+        { v: 1, kind: 'manifest', task: ref, batches: batches.length + parentBatches.length, chunks: chunks.length, parse_ms: Date.now() - started },
         { msgID: msgIds.manifest(ref), taskId: task.task_id, docId: task.doc_id },
       );
     });
