@@ -1,10 +1,11 @@
 import { ChunkBatch } from '@ragline/contracts';
-import { createEmbedHandler, createKbDimensionGuard, embeddingRegistryFromConfig } from '@ragline/pipeline/embedder';
+import { createEmbedHandler, createKbDimensionGuard, embeddingRegistryFromConfig, embeddingSecrets } from '@ragline/pipeline/embedder';
 import { cancelChecker, startRuntime } from '@ragline/pipeline/runtime';
 import { defaultBackendSpec, loadEnv } from './env.js';
 
 const cfg = loadEnv();
-const rt = await startRuntime('embedder', cfg);
+// API keys inside EMBEDDING_BACKENDS have no secret-looking setting name: name them to the logger
+const rt = await startRuntime('embedder', cfg, { secrets: embeddingSecrets(cfg) });
 // the per-embd_id backends, built from the configuration the CLI's search reads too
 const registry = embeddingRegistryFromConfig(cfg, { tracer: rt.tracer, logger: rt.logger });
 rt.runStage({

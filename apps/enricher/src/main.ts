@@ -1,13 +1,14 @@
 import { ChunkBatch } from '@ragline/contracts';
 import type { DocStore } from '@ragline/docstore';
-import { chatRegistryFromConfig, createEnricher, type ChatRegistry } from '@ragline/enrichment';
+import { chatRegistryFromConfig, chatSecrets, createEnricher, type ChatRegistry } from '@ragline/enrichment';
 import { createEnrichHandler } from '@ragline/pipeline/enricher';
 import { docStoreFromConfig } from '@ragline/pipeline/indexer';
 import { cancelChecker, progressReporter, startRuntime } from '@ragline/pipeline/runtime';
 import { loadEnv } from './env.js';
 
 const cfg = loadEnv();
-const rt = await startRuntime('enricher', cfg);
+// API keys inside CHAT_BACKENDS have no secret-looking setting name: name them to the logger
+const rt = await startRuntime('enricher', cfg, { secrets: chatSecrets(cfg) });
 // the registry checks CHAT_BACKENDS now (a bad one stops the start) but builds a chat client only
 // for the first batch that needs it; the enricher and the doc store wait for that batch too, so a
 // replica that only passes batches through never connects to either

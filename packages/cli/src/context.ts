@@ -1,11 +1,12 @@
-import { CommonEnv, MonitorAddressSettings, loadConfig, z } from '@ragline/config';
+import { CommonEnv, MonitorAddressSettings, loadConfig, secretValues, z } from '@ragline/config';
 import { DocStoreSettings } from '@ragline/docstore';
 import { EmbeddingSettings } from '@ragline/embedding';
 import { RagTokenizerResourceSettings } from '@ragline/parsing';
-import { configureTokenizer, defaultEmbdId, objectStoreFromConfig } from '@ragline/pipeline';
+import { configureTokenizer, defaultEmbdId, embeddingSecrets, objectStoreFromConfig } from '@ragline/pipeline';
 import { RagflowQueueProducer, RagflowQueueSettings, createRedis } from '@ragline/redis-queue';
 import { StorageSettings, type ObjectStore } from '@ragline/storage';
 import { createTaskDb, type TaskDb } from '@ragline/taskdb';
+import { redactSecrets } from '@ragline/telemetry';
 import type { Redis } from 'ioredis';
 
 /**
@@ -24,10 +25,19 @@ export const CliEnv = CommonEnv.extend({
 export type CliEnv = z.infer<typeof CliEnv>;
 
 /** The CLI's config; its tokenizer (search queries, ingest's chunks) follows it. */
-export function loadCliConfig(): CliEnv {
-  const cfg = loadConfig(CliEnv);
+export function loadCliConfig(source?: Record<string, string | undefined>): CliEnv {
+  const cfg = loadConfig(CliEnv, source);
   configureTokenizer(cfg);
+  // API keys inside EMBEDDING_BACKENDS have no secret-looking setting name: collect them by hand
+  cliSecrets.splice(0, cliSecrets.length, ...secretValues(cfg as unknown as Record<string, unknown>), ...embeddingSecrets(cfg));
   return cfg;
+}
+
+const cliSecrets: string[] = [];
+
+/** Text for the terminal (errors, failures) without the loaded configuration's secrets or URL passwords. */
+export function redactForTerminal(text: string): string {
+  return redactSecrets(text, cliSecrets);
 }
 
 /** RAGFlow's embd_id form "model@factory", naming the default backend's model (the local one without EMBEDDING_URL). */

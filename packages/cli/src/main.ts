@@ -9,7 +9,7 @@ import { TaskDbError } from '@ragline/taskdb';
 import { docStoreFromConfig, embeddingRegistryFromConfig } from '@ragline/pipeline';
 import { Command, Option } from 'commander';
 import { checkServices } from './checks.js';
-import { embdIdFor, loadCliConfig, openClients, type CliEnv } from './context.js';
+import { embdIdFor, loadCliConfig, openClients, redactForTerminal, type CliEnv } from './context.js';
 import { ingestFiles, waitForDocuments } from './ingest.js';
 import { formatRecovery, recoverTasks } from './recover.js';
 import { deleteDocument, reparseDocument, type DocumentActionDeps } from './reparse.js';
@@ -21,7 +21,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SAMPLE = join(ROOT, 'samples', 'ragline-overview.md');
 
 function fail(message: string, code = 1): never {
-  process.stderr.write(`ragline: ${message}\n`);
+  // an error from an embedding server or a driver may quote a key or a connection URL
+  process.stderr.write(`ragline: ${redactForTerminal(message)}\n`);
   process.exit(code);
 }
 
@@ -287,7 +288,7 @@ program
       }
     } catch (e) {
       code = 1;
-      process.stderr.write(`ragline: demo failed: ${(e as Error).message}\n`);
+      process.stderr.write(`ragline: demo failed: ${redactForTerminal((e as Error).message)}\n`);
     } finally {
       await c.close();
       await sup.stop(30_000);

@@ -1,7 +1,7 @@
 import { CommonEnv, loadConfig } from '@ragline/config';
 import { createLocalBackend, localModelStats } from '@ragline/embedding';
 import { describe, expect, it } from 'vitest';
-import { EmbeddingEnvShape, createEmbeddingRegistry, defaultBackendSpec, defaultEmbdId, embeddingRegistryFromConfig, parseBackends } from '../src/index.js';
+import { EmbeddingEnvShape, createEmbeddingRegistry, defaultBackendSpec, defaultEmbdId, embeddingRegistryFromConfig, embeddingSecrets, parseBackends } from '../src/index.js';
 import { logger } from './support/stage-env.js';
 
 // The pipeline's only test file that loads the real local model: the others use hashing or a fake server.
@@ -26,6 +26,14 @@ describe('the default embedding backend', () => {
     expect(parseBackends(JSON.stringify({ 'use@Local': { kind: 'local', batchSize: 4 } }), defaults)['use@Local']).toMatchObject({ kind: 'local', batchSize: 4 });
     expect(() => parseBackends(JSON.stringify({ 'use@Local': { kind: 'local', dimensions: 384 } }), defaults)).toThrow(/use@Local\.dimensions: the local model returns 512-dim vectors/);
     expect(() => parseBackends(JSON.stringify({ a: { kind: 'openai' } }), defaults)).toThrow(/a\.url: url is required/);
+  });
+
+  it('collects the API keys inside EMBEDDING_BACKENDS for the logs to scrub, and the default one', () => {
+    const backends = JSON.stringify({ 'bge@A': { kind: 'openai', url: 'http://a', model: 'bge', apiKey: 'sk-emb-a' }, 'h@R': { kind: 'hashing' } });
+    expect(embeddingSecrets(cfgOf({ EMBEDDING_BACKENDS: backends, EMBEDDING_API_KEY: 'sk-default' }))).toEqual(['sk-default', 'sk-emb-a']);
+    expect(embeddingSecrets(cfgOf())).toEqual([]);
+    // a broken EMBEDDING_BACKENDS fails the start elsewhere; collecting secrets must not throw first
+    expect(embeddingSecrets({ ...cfgOf(), EMBEDDING_BACKENDS: '{not json' })).toEqual([]);
   });
 
   it('keeps a knowledge base embedded with hashing on hashing when EMBEDDING_BACKENDS maps its embd_id back', async () => {

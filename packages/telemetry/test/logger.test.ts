@@ -60,6 +60,23 @@ describe('createLogger', () => {
     const raw = JSON.stringify(line);
     for (const secret of ['hunter2', 'sk-live-123', 'Bearer abc']) expect(raw).not.toContain(secret);
   });
+
+  it('scrubs given secret values under any key, in messages and errors, JSON-escaped ones too', () => {
+    const { lines, destination } = collector();
+    // keys from CHAT_BACKENDS / EMBEDDING_BACKENDS JSON: no key name gives them away
+    const log = createLogger({ service: 's', destination, secrets: ['sk-chat-backend-key', 'emb"key\\x', undefined, 'ab'] });
+    log.error({ err: new Error('401 from https://llm.local: bad key sk-chat-backend-key'), backends: '{"m":{"apiKey":"sk-chat-backend-key"}}' }, 'call failed with sk-chat-backend-key');
+    log.warn({ detail: { body: 'emb"key\\x rejected' }, short: 'ab' }, 'embedding failed');
+    expect(lines).toHaveLength(2);
+    const [first, second] = lines.map((l) => JSON.stringify(l));
+    expect(first).not.toContain('sk-chat-backend-key');
+    expect(lines[0]!.msg).toBe('call failed with [redacted]');
+    expect((lines[0]!.err as { message: string }).message).toBe('401 from https://llm.local: bad key [redacted]');
+    expect(second).not.toContain('emb\\"key');
+    expect(lines[1]!.detail).toEqual({ body: '[redacted] rejected' });
+    // too short to scrub without mangling ordinary text
+    expect(lines[1]!.short).toBe('ab');
+  });
 });
 
 describe('redactSecrets', () => {

@@ -60,6 +60,20 @@ export function parseBackends(raw: string | undefined, defaults: Pick<EmbeddingE
 }
 
 /**
+ * Every embedding API key the configuration holds, EMBEDDING_BACKENDS' included, for the logger to
+ * scrub: a key inside the JSON has no setting name that gives it away (chatSecrets' counterpart).
+ */
+export function embeddingSecrets(cfg: Pick<EmbeddingEnv, 'EMBEDDING_API_KEY' | 'EMBEDDING_BACKENDS' | 'EMBEDDING_TIMEOUT_MS' | 'EMBEDDING_MAX_RETRIES'>): string[] {
+  const keys = cfg.EMBEDDING_API_KEY ? [cfg.EMBEDDING_API_KEY] : [];
+  try {
+    for (const s of Object.values(parseBackends(cfg.EMBEDDING_BACKENDS, cfg))) if (s.apiKey) keys.push(s.apiKey);
+  } catch {
+    // an invalid EMBEDDING_BACKENDS stops the start anyway, with an error that never echoes it
+  }
+  return keys;
+}
+
+/**
  * EMBEDDING_URL/MODEL/KIND; with no URL the in-process embedder of EMBEDDING_LOCAL_KIND: the local
  * model (the default) or, when asked for, hashing with EMBEDDING_DIM dims.
  */

@@ -76,11 +76,20 @@ export interface StageRuntime {
  * ensured), Redis, heartbeats, health endpoints and the SIGTERM drain. Apps call this and add
  * their consumer (runStage / runBatchStage) and what else they own, each in its shutdown phase.
  */
-export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: (code: number) => void } = {}): Promise<StageRuntime> {
-  installFatalHandler({ service: `ragline-${stage}`, secrets: secretValues(cfg as unknown as Record<string, unknown>) });
+export async function startRuntime(
+  stage: Stage,
+  cfg: CommonEnv,
+  opts: {
+    exit?: (code: number) => void;
+    /** secret values no setting name gives away (API keys inside CHAT_BACKENDS / EMBEDDING_BACKENDS JSON), scrubbed from logs and fatal errors */
+    secrets?: readonly string[];
+  } = {},
+): Promise<StageRuntime> {
+  const secrets = [...secretValues(cfg as unknown as Record<string, unknown>), ...(opts.secrets ?? [])];
+  installFatalHandler({ service: `ragline-${stage}`, secrets });
   const telemetry = startTelemetry({ serviceName: `ragline-${stage}`, serviceVersion: VERSION });
   const workerName = `ragline_${stage}_${cfg.RAGLINE_REPLICA}`;
-  const logger = createLogger({ service: `ragline-${stage}`, level: cfg.LOG_LEVEL, base: { stage, worker: workerName } });
+  const logger = createLogger({ service: `ragline-${stage}`, level: cfg.LOG_LEVEL, base: { stage, worker: workerName }, secrets });
   const names = topologyNames(cfg.RAGLINE_SUBJECT_PREFIX, cfg.RAGLINE_STREAM_PREFIX);
   const nc = await connectNats({
     url: cfg.NATS_URL,
@@ -138,7 +147,7 @@ export async function startRuntime(stage: Stage, cfg: CommonEnv, opts: { exit?: 
     redis,
     registry,
     workerName,
-    secrets: secretValues(cfg as unknown as Record<string, unknown>),
+    secrets,
     lifecycle,
     onShutdown: (phase, name, step) => lifecycle.add(phase, name, step),
     stopOnShutdown: (name, s) => lifecycle.addStoppable(name, s),
