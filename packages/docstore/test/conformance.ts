@@ -1,6 +1,7 @@
 import { fineGrainedTokenize, tokenize } from '@ragline/rag-tokenizer';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ParentChunk } from '@ragline/contracts';
 import type { DocStore, StoredChunk } from '../src/index.js';
 import { getVector } from '../src/index.js';
 
@@ -296,6 +297,47 @@ export function runDocStoreConformance(name: string, makeStore: () => Promise<St
         const hits = await store.search({ tenantId: tenant, query: 'chunk text', vector: axisVector(8, 0), mode });
         expect(hits.map((x) => x.id)).toEqual([shown.id]);
       }
+    });
+
+    it('parent records: stored without a vector, read by get, never searched, counted and removed with their document', async () => {
+      const child = makeChunk({ kb_id: kb, doc_id: 'd1', content_with_weight: 'child piece one', mom_id: 'aaaaaaaaaaaaaaaa' }, axisVector(8, 0));
+      const sibling = makeChunk({ kb_id: kb, doc_id: 'd2', content_with_weight: 'other doc piece' }, axisVector(8, 1));
+      const parent: ParentChunk = {
+        id: 'aaaaaaaaaaaaaaaa',
+        content_with_weight: 'child piece one. child piece two.',
+        doc_id: 'd1',
+        docnm_kwd: 'manual.pdf',
+        kb_id: kb,
+        available_int: 0,
+        position_int: [[1, 10, 200, 30, 60]],
+        create_timestamp_flt: 1_760_000_000.25,
+        page_num_int: [1],
+        top_int: [30],
+      };
+      const other: ParentChunk = { ...parent, id: 'bbbbbbbbbbbbbbbb', doc_id: 'd2', content_with_weight: 'other doc piece and more' };
+      // a parent can arrive before any vector batch of its tenant: the index must not be needed yet
+      expect(await store.upsertParents(tenant, [parent, other])).toEqual({ written: 2, errors: [] });
+      expect(await store.upsertParents(tenant, [{ ...parent, content_with_weight: 'child piece one. child piece two!' }])).toEqual({ written: 1, errors: [] });
+      await store.upsert(tenant, [child, sibling]);
+      await store.refresh(tenant);
+      const updated = { ...parent, content_with_weight: 'child piece one. child piece two!' };
+      expect(await store.get(tenant, [child.id, parent.id])).toEqual([child, updated]);
+      expect(await store.count(tenant, { kb_id: kb })).toBe(4);
+      expect(await store.count(tenant, { kb_id: kb, doc_id: 'd1' })).toBe(2);
+      for (const mode of ['fulltext', 'vector', 'hybrid'] as const) {
+        const hits = await store.search({ tenantId: tenant, query: 'child piece', vector: axisVector(8, 0), mode, topK: 10 });
+        expect(hits.map((x) => x.id)).not.toContain(parent.id);
+        expect(hits.map((x) => x.id)).toContain(child.id);
+      }
+      const withVector = { ...parent, id: 'cccccccccccccccc', q_8_vec: axisVector(8, 0) } as unknown as ParentChunk;
+      const bad = await store.upsertParents(tenant, [withVector]);
+      expect(bad.written).toBe(0);
+      expect(bad.errors).toMatchObject([{ id: 'cccccccccccccccc', retryable: false }]);
+      expect(await store.deleteByDoc(tenant, kb, 'd1')).toBe(2);
+      expect(await store.deleteByIds(tenant, otherKb, [other.id])).toBe(0);
+      expect(await store.deleteByIds(tenant, kb, [other.id])).toBe(1);
+      await store.refresh(tenant);
+      expect((await store.get(tenant, [child.id, parent.id, other.id, sibling.id])).map((d) => d.id)).toEqual([sibling.id]);
     });
 
     it('keeps knowledge bases apart for search, count and delete', async () => {

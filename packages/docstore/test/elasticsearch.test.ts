@@ -118,6 +118,45 @@ describe('elasticsearch adapter requests (official client on elasticsearch-mock)
     expect(h.sent.findIndex((r) => r.path === '/ragflow_t1')).toBeLessThan(h.sent.findIndex((r) => r.path === '/_bulk'));
   });
 
+  it("writes parent records as RAGFlow's mothers: RAGFlow's fields only, no vector, index created without a vector mapping", async () => {
+    h.always('POST', '/_bulk', bulkOk);
+    const parent = {
+      id: 'aaaaaaaaaaaaaaaa',
+      content_with_weight: 'one. two.',
+      doc_id: 'd1',
+      docnm_kwd: 'manual.pdf',
+      kb_id: 'kb1',
+      available_int: 0 as const,
+      position_int: [[1, 10, 200, 30, 60]],
+      create_timestamp_flt: 1_760_000_000.25,
+      page_num_int: [1],
+      top_int: [30],
+    };
+    const again = { ...parent, content_with_weight: 'one. two!' };
+    expect(await h.store.upsertParents('t1', [parent, again])).toEqual({ written: 1, errors: [] });
+    expect(h.sent.map((r) => `${r.method} ${r.path}`)).toEqual(['PUT /ragflow_t1', 'POST /_bulk']);
+    const lines = h.requests('POST', '/_bulk')[0]!.body as Record<string, unknown>[];
+    // last write of an id wins within a call
+    expect(lines).toEqual([{ index: { _index: 'ragflow_t1', _id: parent.id } }, again]);
+    // a later vector batch of another dimension still maps its field
+    h.always('POST', '/_bulk', bulkOk);
+    await h.store.upsert('t1', [chunk('child', 384)]);
+    expect(h.requests('PUT', '/ragflow_t1')).toHaveLength(1);
+    expect(h.requests('PUT', '/ragflow_t1/_mapping')).toHaveLength(1);
+    // one carrying a vector is refused, not written
+    const bad = await h.store.upsertParents('t1', [{ ...parent, id: 'bbbbbbbbbbbbbbbb', q_8_vec: unit(8, 0) } as unknown as typeof parent]);
+    expect(bad).toMatchObject({ written: 0, errors: [{ id: 'bbbbbbbbbbbbbbbb', retryable: false }] });
+    expect(h.requests('POST', '/_bulk')).toHaveLength(2);
+  });
+
+  it('reports a parent bulk refused by the cluster per item', async () => {
+    h.once('POST', '/_bulk', () => ({ took: 1, errors: true, items: [{ index: { _id: 'aaaaaaaaaaaaaaaa', status: 400, error: { type: 'mapper_parsing_exception', reason: 'bad field' } } }] }));
+    const r = await h.store.upsertParents('t1', [
+      { id: 'aaaaaaaaaaaaaaaa', content_with_weight: 'x', doc_id: 'd1', docnm_kwd: 'a', kb_id: 'kb1', available_int: 0, position_int: [], create_timestamp_flt: 1, page_num_int: [], top_int: [] },
+    ]);
+    expect(r).toEqual({ written: 0, errors: [{ id: 'aaaaaaaaaaaaaaaa', reason: '400 mapper_parsing_exception: bad field', retryable: false }] });
+  });
+
   it('splits bulks by document count and by bytes', async () => {
     h.always('POST', '/_bulk', bulkOk);
     const counted = harness({ bulkSize: 2 });
