@@ -1,3 +1,4 @@
+import { utf8SurrogatePass } from '@ragline/python-repr';
 import xxhash from 'xxhash-wasm';
 import { HashingNotInitializedError } from './errors.js';
 
@@ -15,41 +16,9 @@ export function initHashing(): Promise<void> {
 }
 
 /**
- * UTF-8 as Python's `str.encode("utf-8", "surrogatepass")`: a lone surrogate becomes its own
- * 3-byte sequence instead of U+FFFD, so ids match RAGFlow's even for malformed text.
+ * xxh64 (seed 0) of the text's `encode("utf-8", "surrogatepass")` bytes, as 16 lowercase hex
+ * digits, so ids match RAGFlow's even for malformed text.
  */
-export function utf8SurrogatePass(text: string): Uint8Array {
-  const out = new Uint8Array(text.length * 3);
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    let cp = text.charCodeAt(i);
-    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
-      const low = text.charCodeAt(i + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-        i++;
-      }
-    }
-    if (cp < 0x80) {
-      out[n++] = cp;
-    } else if (cp < 0x800) {
-      out[n++] = 0xc0 | (cp >> 6);
-      out[n++] = 0x80 | (cp & 0x3f);
-    } else if (cp < 0x10000) {
-      out[n++] = 0xe0 | (cp >> 12);
-      out[n++] = 0x80 | ((cp >> 6) & 0x3f);
-      out[n++] = 0x80 | (cp & 0x3f);
-    } else {
-      out[n++] = 0xf0 | (cp >> 18);
-      out[n++] = 0x80 | ((cp >> 12) & 0x3f);
-      out[n++] = 0x80 | ((cp >> 6) & 0x3f);
-      out[n++] = 0x80 | (cp & 0x3f);
-    }
-  }
-  return out.subarray(0, n);
-}
-
-/** xxh64 (seed 0) of the UTF-8 bytes, as 16 lowercase hex digits. */
 export function xxh64Hex(text: string): string {
   if (!api) throw new HashingNotInitializedError();
   return api.h64Raw(utf8SurrogatePass(text)).toString(16).padStart(16, '0');

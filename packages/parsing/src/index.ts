@@ -1,6 +1,7 @@
 export { ParseError, HashingNotInitializedError, fileTooLargeError, type ParseErrorCode } from './errors.js';
 export { countTokens, truncateTokens } from '@ragline/tokenizer';
-export { initHashing, chunkId, xxh64Hex, utf8SurrogatePass } from './hash.js';
+export { initHashing, chunkId, xxh64Hex } from './hash.js';
+export { utf8SurrogatePass } from '@ragline/python-repr';
 export { tokenize, fineGrainedTokenize, configureRagTokenizer, RagTokenizerResourceSettings, type RagTokenizerSettings } from '@ragline/rag-tokenizer';
 export { parseDelimiters, hasCustomDelimiter, delimiterRegExp, splitOnDelimiters } from './delimiters.js';
 export {

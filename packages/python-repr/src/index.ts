@@ -1,2 +1,3 @@
 export { PyFloat, pythonStr, pythonRepr, pythonFloatRepr, comparePython } from './python.js';
 export { pythonJsonDumps, type JsonDumpsOptions } from './json.js';
+export { utf8SurrogatePass } from './encode.js';
