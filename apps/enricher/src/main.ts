@@ -1,12 +1,15 @@
 import { ChunkBatch } from '@ragline/contracts';
 import type { DocStore } from '@ragline/docstore';
-import { chatRegistryFromConfig, chatSecrets, createEnricher, type ChatRegistry } from '@ragline/enrichment';
+import { chatRegistryFromConfig, chatSecrets, createEnricher, createTagQueryBuilder, type ChatRegistry } from '@ragline/enrichment';
 import { createEnrichHandler } from '@ragline/pipeline/enricher';
 import { docStoreFromConfig } from '@ragline/pipeline/indexer';
 import { cancelChecker, progressReporter, startRuntime } from '@ragline/pipeline/runtime';
+import { configureRagTokenizer } from '@ragline/rag-tokenizer';
 import { loadEnv } from './env.js';
 
 const cfg = loadEnv();
+// the same dictionary and resources as the parser, so keyword and question tokens match the chunks'
+configureRagTokenizer({ dictionary: cfg.RAG_TOKENIZER_DICT, resourcesDir: cfg.RAGFLOW_RES_DIR, wordnetSynonyms: cfg.RAG_WORDNET_SYNONYMS });
 // API keys inside CHAT_BACKENDS have no secret-looking setting name: name them to the logger
 const rt = await startRuntime('enricher', cfg, { secrets: chatSecrets(cfg) });
 // the registry checks CHAT_BACKENDS now (a bad one stops the start) but builds a chat client only
@@ -31,6 +34,7 @@ rt.runStage({
           allTagCounts: (tenantId, kbIds) => (docstore ??= docStoreFromConfig(cfg)).allTagCounts(tenantId, kbIds),
           matchingTagCounts: (tenantId, kbIds, query) => (docstore ??= docStoreFromConfig(cfg)).matchingTagCounts(tenantId, kbIds, query),
         },
+        tagQuery: createTagQueryBuilder({ resourcesDir: cfg.RAGFLOW_RES_DIR, wordnetSynonyms: cfg.RAG_WORDNET_SYNONYMS }),
         tracer: rt.tracer,
         logger: rt.logger,
       }),

@@ -23,6 +23,13 @@ describe('EnricherEnv', () => {
     expect(() => loadEnv({ [key]: value })).toThrow(expect.objectContaining({ keys: [key] }));
   });
 
+  it("reads the tokenizer resources the parser reads, for the tag query's weights and synonyms", () => {
+    expect(loadEnv({}).RAG_WORDNET_SYNONYMS).toBe(true);
+    expect(loadEnv({ RAG_WORDNET_SYNONYMS: 'false', RAGFLOW_RES_DIR: '/tmp' })).toMatchObject({ RAG_WORDNET_SYNONYMS: false, RAGFLOW_RES_DIR: '/tmp' });
+    expect(() => loadEnv({ RAGFLOW_RES_DIR: '/nonexistent/rag/res' })).toThrow(expect.objectContaining({ keys: ['RAGFLOW_RES_DIR'] }));
+    expect(() => loadEnv({ RAG_TOKENIZER_DICT: '/nonexistent/huqie.txt' })).toThrow(expect.objectContaining({ keys: ['RAG_TOKENIZER_DICT'] }));
+  });
+
   it('stops the start on a CHAT_BACKENDS that is not valid, naming it', () => {
     expect(() => chatRegistryFromConfig(loadEnv({ CHAT_BACKENDS: '{not json' }))).toThrow(expect.objectContaining({ keys: ['CHAT_BACKENDS'] }));
   });
