@@ -5,7 +5,7 @@ import { BULLET_PATTERN, bulletsCategory, notBullet, notTitle, pyStrip } from '.
 import { UNPLACED, type ChunkMethodModule } from './method.js';
 import { pdfLayoutFormat } from './pdf-layout.js';
 import { throughTag } from './pdf-tags.js';
-import { parseQaDocx } from './qa-docx.js';
+import { headingPairs, parseQaDocx } from './qa-docx.js';
 
 /**
  * RAGFlow's `manual` method (rag/app/manual.py). PDF: the text blocks (formats/pdf.ts, with their
@@ -135,34 +135,7 @@ export function manualDocxChunks(sections: readonly Section[]): MergedChunk[] {
   // RAGFlow's tokenize() / tokenize_table without positions: no page_num_int, position_int or top_int
   const chunk = (text: string, fields?: Record<string, unknown>): MergedChunk => ({ text, tokens: countTokens(text), pages: [], positions: [], fields: { ...UNPLACED, top_int: [], ...fields } });
   for (const t of sections) if (t.table && t.text) out.push(chunk(t.text, { doc_type_kwd: 'table' }));
-  const questions: string[] = [];
-  const levels: number[] = [];
-  let answer = '';
-  const flush = (): void => {
-    const q = questions.join('\n');
-    if (q) out.push(chunk(`${q}\n${answer}`));
-  };
-  for (const p of sections) {
-    if (p.table) continue;
-    const blank = pyStrip(p.text) === '';
-    const level = blank ? 0 : (p.heading ?? 0);
-    const text = blank ? '' : pyStrip(p.text.replace(/\u3000/g, ' '));
-    if (level === 0 || level > 6) {
-      answer = `${answer}\n${text}`;
-      continue;
-    }
-    if (answer) {
-      flush();
-      answer = '';
-    }
-    while (questions.length > 0 && level <= levels[levels.length - 1]!) {
-      questions.pop();
-      levels.pop();
-    }
-    questions.push(text);
-    levels.push(level);
-  }
-  if (answer) flush();
+  for (const { question, answer } of headingPairs(sections.filter((s) => !s.table), pyStrip)) out.push(chunk(`${question}\n${answer}`));
   return out.filter((c) => c.text.trim() !== '');
 }
 

@@ -113,3 +113,41 @@ export async function parseQaDocx(input: FormatInput): Promise<ParsedDocument> {
   const { paragraphs, tables } = blocks(html);
   return { sections: [...tables, ...paragraphs], format: 'docx', notes: [] };
 }
+
+/**
+ * RAGFlow's heading walk over DOCX paragraphs (qa.py's Docx reader, manual.py's docx branch): a
+ * paragraph in a "Heading 1".."Heading 6" style is a question (the nested headings above it joined
+ * by "\n"), the other paragraphs (blank ones as empty lines) its answer, closed by the next heading;
+ * text before the first heading has no question and is left out. `strip` is the caller's notion of
+ * Python's `str.strip()` (qa and manual each keep the one their golden outputs were checked with).
+ */
+export function headingPairs(paragraphs: readonly Section[], strip: (text: string) => string): { question: string; answer: string }[] {
+  const pairs: { question: string; answer: string }[] = [];
+  const questions: string[] = [];
+  const levels: number[] = [];
+  let answer = '';
+  const push = (): void => {
+    const question = questions.join('\n');
+    if (question) pairs.push({ question, answer });
+  };
+  for (const p of paragraphs) {
+    const text = strip(p.text) === '' ? '' : strip(p.text.replace(/\u3000/g, ' '));
+    const level = text ? (p.heading ?? 0) : 0;
+    if (level === 0 || level > 6) {
+      answer = `${answer}\n${text}`;
+      continue;
+    }
+    if (answer) {
+      push();
+      answer = '';
+    }
+    while (questions.length > 0 && level <= levels[levels.length - 1]!) {
+      questions.pop();
+      levels.pop();
+    }
+    questions.push(text);
+    levels.push(level);
+  }
+  if (answer) push();
+  return pairs;
+}

@@ -4,7 +4,7 @@ import { fineGrainedTokenize, tokenize } from '@ragline/rag-tokenizer';
 import type { FormatInput, FormatParser } from '../formats/format.js';
 import type { MergedChunk, ParsedDocument, Section } from '../types.js';
 import { UNPLACED, type ChunkMethodModule } from './method.js';
-import { parseQaDocx } from './qa-docx.js';
+import { headingPairs, parseQaDocx } from './qa-docx.js';
 import { csvRecord, extractMessage, readRows, sheetPairs, txtDelimiter, type RowPair } from './rows.js';
 
 /**
@@ -120,42 +120,6 @@ function markdownPairs(lines: readonly string[]): RowPair[] {
   return pairs;
 }
 
-/**
- * RAGFlow qa.py's Docx reader: a paragraph in a "Heading 1".."Heading 6" style is a question (nested
- * headings joined by "\n"), the other paragraphs (blank ones as empty lines) its answer; the pair's
- * row is its index.
- */
-function docxPairs(paragraphs: readonly Section[]): RowPair[] {
-  const pairs: RowPair[] = [];
-  let answer = '';
-  const questions: string[] = [];
-  const levels: number[] = [];
-  const push = (): void => {
-    const sum = questions.join('\n');
-    if (sum) pairs.push({ question: sum, answer, row: pairs.length });
-  };
-  for (const p of paragraphs) {
-    const text = p.text.trim() ? p.text.replace(/\u3000/g, ' ').trim() : '';
-    const level = text ? (p.heading ?? 0) : 0;
-    if (!level || level > 6) {
-      answer = `${answer}\n${text}`;
-      continue;
-    }
-    if (answer) {
-      push();
-      answer = '';
-    }
-    while (questions.length > 0 && level <= levels[levels.length - 1]!) {
-      questions.pop();
-      levels.pop();
-    }
-    questions.push(text);
-    levels.push(level);
-  }
-  if (answer) push();
-  return pairs;
-}
-
 /** RAGFlow's tokenize_table on a DOCX table: the table HTML is the chunk, typed "table". */
 function tableChunk(s: Section): MergedChunk {
   return { text: s.text, tokens: countTokens(s.text), pages: [], positions: [], fields: { ...UNPLACED, top_int: [], doc_type_kwd: 'table' } };
@@ -200,7 +164,7 @@ function qaChunks(doc: ParsedDocument, parserConfig: Record<string, unknown>): M
   if (kind === 'docx') {
     // RAGFlow puts the tables first, then the question/answer pairs
     const tables = doc.sections.filter((s) => s.table).map(tableChunk);
-    return [...tables, ...docxPairs(doc.sections.filter((s) => !s.table)).map((p) => pairChunk(p, english))];
+    return [...tables, ...headingPairs(doc.sections.filter((s) => !s.table), (t) => t.trim()).map((p, row) => pairChunk({ ...p, row }, english))];
   }
   const lines = doc.sections.map((s) => s.text);
   if (kind === 'markdown') return markdownPairs(lines).map((p) => pairChunk(p, english));
