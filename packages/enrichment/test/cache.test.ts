@@ -1,19 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { PyFloat } from '@ragline/python-repr';
+import { reviveFloats } from '@ragline/python-repr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LLM_CACHE_TTL_S, LlmCache, llmCacheKey, parseTagSet, tagsCacheKey, TAGS_CACHE_TTL_S } from '../src/index.js';
 import { testRedis, uniqueModel } from './helpers.js';
-
-/** Integral floats are marked {"$float": x} by the generator: JSON alone cannot tell 0.0 from 0. */
-function revive(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(revive);
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (Object.keys(o).length === 1 && typeof o.$float === 'number') return new PyFloat(o.$float);
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, revive(x)]));
-  }
-  return v;
-}
 
 type LlmRow = { llmnm: string; txt: string; history: string | { $pairs: Array<[string, number]> }; genconf: unknown; key: string; ttl: number };
 type TagRow = { kb_ids: string[]; key: string; value: string; ttl: number; tags: Array<[string, number]> };
@@ -34,7 +23,7 @@ describe("RAGFlow's LLM cache key (golden: get_llm_cache / set_llm_cache run wit
     (_, r) => {
       // the tag set is a Map in Ragline (its order is part of the key)
       const history = typeof r.history === 'string' ? r.history : new Map(r.history.$pairs);
-      expect(llmCacheKey(r.llmnm, r.txt, history, revive(r.genconf))).toBe(r.key);
+      expect(llmCacheKey(r.llmnm, r.txt, history, reviveFloats(r.genconf))).toBe(r.key);
       expect(r.ttl).toBe(LLM_CACHE_TTL_S);
     },
   );

@@ -6,7 +6,11 @@ Run by hand (python3 golden/generate.py > golden/values.jsonl). Each line holds 
 what Python prints for it.
 """
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from floats import mark_floats  # noqa: E402
 
 VALUES = [
     None, True, False, 0, -7, 512, 2**53, 0.1, -2.5, 1.0, 0.0, 1e-5, 1.5e-7, 123456789.125, 1e16, 1e22, 3.141592653589793,
@@ -18,16 +22,6 @@ VALUES = [
     {"tag.a": 0.000999000999000999, "标签": 0.002997002997002997, "x": 1},
     [1, [2, [3, None]], {"k": [True, False]}],
 ]
-
-
-def mark_floats(v):
-    if isinstance(v, float) and v.is_integer():
-        return {"$float": v}
-    if isinstance(v, list):
-        return [mark_floats(x) for x in v]
-    if isinstance(v, dict):
-        return {k: mark_floats(x) for k, x in v.items()}
-    return v
 
 
 for v in VALUES:
