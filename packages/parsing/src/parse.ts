@@ -3,6 +3,8 @@ import { ParseError, fileTooLargeError } from './errors.js';
 import type { ByteSource } from './byte-source.js';
 import type { ParseHooks } from './ocr/hooks.js';
 import { SNIFF_BYTES, sniffFormat, unsupportedFormatError, type FormatChoice } from './formats/sniff.js';
+import { extensionOf } from './formats/index.js';
+import { audioUnavailableError } from './methods/unavailable.js';
 import { tableFormat } from './formats/table.js';
 import { methodFor } from './methods/index.js';
 import { CHUNK_MODE, planParser, type BuiltinMethod } from './parsers.js';
@@ -38,6 +40,25 @@ export interface ParseInput {
   hooks?: ParseHooks;
 }
 
+/**
+ * Audio by name: RAGFlow's aural extensions (api/utils/file_utils.py filename_type, which gives such
+ * files the audio parser at upload, and rag/app/audio.py's list) plus common containers (m4a, wma...).
+ */
+const AUDIO_EXTENSIONS = new Set(
+  ['wav', 'wave', 'flac', 'ape', 'alac', 'wavpack', 'wv', 'mp3', 'aac', 'ogg', 'oga', 'vorbis', 'opus', 'm4a', 'aiff', 'aif', 'au', 'wma', 'mid', 'midi', 'amr', 'da', 'vqf'].map(
+    (e) => `.${e}`,
+  ),
+);
+
+/** parser ids under which an audio file gets the audio method's message: audio, and the default naive (general its alias) */
+const AUDIO_PARSERS = new Set(['audio', 'naive', 'general']);
+
+/** An audio file, by its extension or (for a misnamed one) by the signature its bytes carry. */
+function isAudio(name: string, choice: FormatChoice): boolean {
+  if (choice.content.kind === 'binary' && choice.content.mime.startsWith('audio/')) return true;
+  return AUDIO_EXTENSIONS.has(extensionOf(name));
+}
+
 function hasText(doc: ParsedDocument): boolean {
   return doc.sections.some((s) => s.text.trim().length > 0);
 }
@@ -69,7 +90,12 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
 
   const { choice, data: read } = await chooseFormat(input, size, maxBytes);
   const named = choice.format;
-  if (!named) throw unsupportedFormatError(name, choice);
+  if (!named) {
+    // RAGFlow gives an audio upload the audio parser; under it (or the default naive) say that no
+    // speech-to-text model runs here, not that the type is unknown
+    if (AUDIO_PARSERS.has(parserId.trim().toLowerCase() || 'naive') && isAudio(name, choice)) throw audioUnavailableError(name);
+    throw unsupportedFormatError(name, choice);
+  }
   const plan = planParser(parserId, named.id);
   // The table method reads plain text as a delimited table (RAGFlow's table parser on .txt).
   const module = methodFor(plan.method);

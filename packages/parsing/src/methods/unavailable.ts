@@ -13,7 +13,7 @@ function unavailable(id: string, why: string): ChunkMethodModule {
     extensions: named.extensions,
     paged: named.paged,
     parse(input: FormatInput): Promise<never> {
-      return Promise.reject(new ParseError('unsupported_format', `parser '${id}' is not available in Ragline: ${why}. Choose another chunking method for ${input.name}.`));
+      return Promise.reject(unavailableError(id, why, input.name));
     },
   });
   return {
@@ -37,8 +37,15 @@ export const resumeMethod = unavailable(
   "RAGFlow's resume method extracts the resume's fields with the tenant's chat model (and orders PDF text with its YOLOv10 layout model), which the parser stage does not call",
 );
 
+function unavailableError(id: string, why: string, name: string): ParseError {
+  return new ParseError('unsupported_format', `parser '${id}' is not available in Ragline: ${why}. Choose another chunking method for ${name}.`);
+}
+
+const AUDIO_WHY =
+  "RAGFlow's audio method transcribes the file with the tenant's speech-to-text (ASR) model, which Ragline does not call, and no speech-to-text model ships with it";
+
 /** rag/app/audio.py: the text is the transcript of the tenant's speech-to-text (ASR) model; no ASR model ships in an npm package. */
-export const audioMethod = unavailable(
-  'audio',
-  "RAGFlow's audio method transcribes the file with the tenant's speech-to-text (ASR) model, which Ragline does not call, and no speech-to-text model ships with it",
-);
+export const audioMethod = unavailable('audio', AUDIO_WHY);
+
+/** The audio method's failure for an audio file, which no format parser reads (see parseDocument). */
+export const audioUnavailableError = (name: string): ParseError => unavailableError('audio', AUDIO_WHY, name);
