@@ -10,8 +10,8 @@ import PDFDocument from 'pdfkit';
 const LICENSES = ['GPL-3', 'Apache-2.0', 'LGPL-2.1', 'MPL-2.0', 'GFDL-1.3', 'Artistic'];
 
 /** Paragraphs of the license texts, whitespace-normalised, in a fixed order. */
-function paragraphs() {
-  return LICENSES.flatMap((f) =>
+function paragraphs(licenses) {
+  return licenses.flatMap((f) =>
     readFileSync(`/usr/share/common-licenses/${f}`, 'utf8')
       .split(/\n\s*\n/)
       .map((p) => p.replace(/\s+/g, ' ').trim())
@@ -19,9 +19,13 @@ function paragraphs() {
   );
 }
 
-/** A text PDF of `pages` LETTER pages: "Exhibit N" and about 1,800 characters of license prose on page N. */
-export function licensePdf(pages) {
-  const paras = paragraphs();
+/**
+ * A text PDF of `pages` LETTER pages: "Exhibit N" over license prose on page N, paragraphs added
+ * until the page holds at least `chars` characters, cut at `maxChars`. The bench and the OCR end to
+ * end test both scan it (test/e2e/ocr.test.ts imports this file; scan.d.mts types it).
+ */
+export function licensePdf(pages, { licenses = LICENSES, chars = 1800, maxChars = 2000 } = {}) {
+  const paras = paragraphs(licenses);
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({ autoFirstPage: false });
     const parts = [];
@@ -33,8 +37,8 @@ export function licensePdf(pages) {
       doc.addPage({ size: 'LETTER', margin: 72 });
       doc.font('Helvetica-Bold').fontSize(16).text(`Exhibit ${p}`, 72, 72);
       let text = '';
-      while (text.length < 1800) text += (text ? '\n' : '') + paras[next++ % paras.length];
-      doc.font('Helvetica').fontSize(11).text(text.slice(0, 2000), 72, 110, { width: 468, height: 600, ellipsis: true });
+      while (text.length < chars) text += (text ? '\n' : '') + paras[next++ % paras.length];
+      doc.font('Helvetica').fontSize(11).text(text.slice(0, maxChars), 72, 110, { width: 468, height: 600, ellipsis: true });
     }
     doc.end();
   });

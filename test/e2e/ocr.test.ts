@@ -4,62 +4,17 @@
 // cancelled mid-way stops within 5 s. OCR_E2E_PAGES sets the size of the searchable scan: CI runs 14
 // pages (two tasks, about a minute on two cores); `OCR_E2E_PAGES=100` is the issue's 100-page run
 // (about 4 minutes on two idle cores). Needs poppler-utils and img2pdf (.ci/run installs them).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { DocStore, StoredChunk } from '@ragline/docstore';
 import { cancelTask } from '@ragline/redis-queue';
-import PDFDocument from 'pdfkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { licensePdf, scanPdf } from '../../bench/lib/scan.mjs';
 import { createEnvironment, type Environment } from '../support/pipeline.js';
 
 const PAGES = Number(process.env.OCR_E2E_PAGES ?? 14);
 const CANCEL_PAGES = 24;
 
-const LICENSES = ['GPL-3', 'Apache-2.0', 'LGPL-2.1', 'MPL-2.0'];
-
-/** A text PDF: page N has the heading "Exhibit N" over about 1,500 characters of license prose. */
-function licensePdf(pages: number): Promise<Buffer> {
-  const paras = LICENSES.flatMap((f) =>
-    readFileSync(`/usr/share/common-licenses/${f}`, 'utf8')
-      .split(/\n\s*\n/)
-      .map((p) => p.replace(/\s+/g, ' ').trim())
-      .filter((p) => p.length > 40),
-  );
-  return new Promise((resolve, reject) => {
-    const doc = new PDFDocument({ autoFirstPage: false });
-    const parts: Buffer[] = [];
-    doc.on('data', (b: Buffer) => parts.push(b));
-    doc.on('end', () => resolve(Buffer.concat(parts)));
-    doc.on('error', reject);
-    let next = 0;
-    for (let p = 1; p <= pages; p++) {
-      doc.addPage({ size: 'LETTER', margin: 72 });
-      doc.font('Helvetica-Bold').fontSize(16).text(`Exhibit ${p}`, 72, 72);
-      let text = '';
-      while (text.length < 1500) text += (text ? '\n' : '') + paras[next++ % paras.length];
-      doc.font('Helvetica').fontSize(11).text(text.slice(0, 1700), 72, 110, { width: 468, height: 600, ellipsis: true });
-    }
-    doc.end();
-  });
-}
-
-/** The image-only PDF of `pdf` at `dpi` (grayscale, one image per page). */
-function scan(pdf: Buffer, dpi = 150): Buffer {
-  const dir = mkdtempSync(join(tmpdir(), 'ragline-e2e-scan-'));
-  try {
-    writeFileSync(join(dir, 'in.pdf'), pdf);
-    execFileSync('pdftoppm', ['-r', String(dpi), '-gray', '-png', join(dir, 'in.pdf'), join(dir, 'p')]);
-    const images = readdirSync(dir)
-      .filter((f) => f.endsWith('.png'))
-      .sort()
-      .map((f) => join(dir, f));
-    return execFileSync('img2pdf', images, { maxBuffer: 1024 * 1024 * 1024 });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+// The page text this test's timings and search checks were set with: shorter than the bench's pages.
+const SCANNED_TEXT = { licenses: ['GPL-3', 'Apache-2.0', 'LGPL-2.1', 'MPL-2.0'], chars: 1500, maxChars: 1700 };
 
 describe('scanned PDF end to end: OCR in 12-page tasks through the five apps', () => {
   let env: Environment;
@@ -76,7 +31,7 @@ describe('scanned PDF end to end: OCR in 12-page tasks through the five apps', (
   });
 
   it(`makes a ${PAGES}-page scan searchable by the text on its page images, each chunk on its page`, { timeout: 120_000 + PAGES * 8_000 }, async () => {
-    const data = scan(await licensePdf(PAGES));
+    const data = scanPdf(await licensePdf(PAGES, SCANNED_TEXT));
     const { doc, tasks, tenantId, kb } = await env.addDocument('scanned-contract.pdf', data, {
       kb: 'scans',
       type: 'pdf',
@@ -138,7 +93,7 @@ describe('scanned PDF end to end: OCR in 12-page tasks through the five apps', (
   });
 
   it('stops a scan cancelled mid-way within 5 s', { timeout: 180_000 }, async () => {
-    const data = scan(await licensePdf(CANCEL_PAGES));
+    const data = scanPdf(await licensePdf(CANCEL_PAGES, SCANNED_TEXT));
     const { tasks } = await env.addDocument('scan-to-cancel.pdf', data, {
       kb: 'scans',
       type: 'pdf',
