@@ -80,34 +80,37 @@ async function sql(env: Environment, query: string, params: unknown[] = []): Pro
   }
 }
 
+/** A supervised pipeline (apps restarted when killed) with a NATS connection, up for one describe block. */
+function supervisedPipeline(settings: Record<string, string>): { env: Environment; sup: Supervised; nats: Awaited<ReturnType<typeof natsOf>> } {
+  const run = {} as { env: Environment; sup: Supervised; nats: Awaited<ReturnType<typeof natsOf>> };
+  beforeAll(async () => {
+    run.env = await createEnvironment(settings);
+    run.sup = supervise(run.env);
+    run.nats = await natsOf(run.env);
+  });
+  afterAll(async () => {
+    await run.nats?.nc.close();
+    await run.sup?.stop();
+    await run.env?.cleanup();
+  });
+  return run;
+}
+
 function actions(env: Environment): DocumentActionDeps {
   return { taskdb: env.taskdb, store: env.store, docstore: env.docstore(), producer: env.producer, redis: env.redis, queue: env.queues[env.queues.length - 1]! };
 }
 
 describe('RAGFlow #18278: no nak storm, a burst of 10x capacity ends with every task done', () => {
-  let env: Environment;
-  let sup: Supervised;
-  let nats: Awaited<ReturnType<typeof natsOf>>;
-
-  beforeAll(async () => {
-    // one task at a time per stage replica: the burst is far more than the stages can hold
-    env = await createEnvironment({ PARSER_CONCURRENCY: '1', EMBEDDER_CONCURRENCY: '1', MONITOR_SYNC_MS: '1000' });
-    sup = supervise(env);
-    nats = await natsOf(env);
-  });
-  afterAll(async () => {
-    await nats?.nc.close();
-    await sup?.stop();
-    await env?.cleanup();
-  });
+  // one task at a time per stage replica: the burst is far more than the stages can hold
+  const run = supervisedPipeline({ PARSER_CONCURRENCY: '1', EMBEDDER_CONCURRENCY: '1', MONITOR_SYNC_MS: '1000' });
 
   it('fetches only what free workers take: no message is ever redelivered, every task is done', async () => {
     const t0 = Date.now();
-    const plan = await enqueueLoad(env, await mixedCorpus(40, 'nak-storm'));
+    const plan = await enqueueLoad(run.env, await mixedCorpus(40, 'nak-storm'));
     expect(plan.taskIds.length).toBeGreaterThanOrEqual(10 * 1);
-    await waitAllTasksEnded(env, plan, 240_000);
-    const report = await assertInvariants(env, plan);
-    const streams = await deliveriesPerMessage(env, nats.jsm);
+    await waitAllTasksEnded(run.env, plan, 240_000);
+    const report = await assertInvariants(run.env, plan);
+    const streams = await deliveriesPerMessage(run.env, run.nats.jsm);
     console.log(`[ragflow #18278] ${plan.taskIds.length} tasks, ${report.chunks} chunks; ${streams.map((x) => `${x.stream} ${x.messages} messages / ${x.deliveries} deliveries`).join(', ')}; ${took(t0)}`);
     expect(report.done).toBe(plan.taskIds.length);
     // a stage that took more than it could work on and nak'ed the rest would deliver some messages
@@ -300,86 +303,73 @@ describe('RAGFlow #19074: kill -9 at each step boundary of the bridge and the pa
 });
 
 describe('RAGFlow #17708, re-parse and delete: the document actions on the running pipeline', () => {
-  let env: Environment;
-  let sup: Supervised;
-  let nats: Awaited<ReturnType<typeof natsOf>>;
-
-  beforeAll(async () => {
-    env = await createEnvironment({ MONITOR_SYNC_MS: '1000', NATS_ACK_WAIT_MS: '3000', PARSER_BATCH_CHUNKS: '4' });
-    sup = supervise(env);
-    nats = await natsOf(env);
-  });
-  afterAll(async () => {
-    await nats?.nc.close();
-    await sup?.stop();
-    await env?.cleanup();
-  });
+  const run = supervisedPipeline({ MONITOR_SYNC_MS: '1000', NATS_ACK_WAIT_MS: '3000', PARSER_BATCH_CHUNKS: '4' });
 
   it('#17708: a stale cancel flag does not cancel the next parse of the same document', async () => {
-    const plan = await enqueueLoad(env, await mixedCorpus(3, 'stale-cancel'), { enqueue: false });
+    const plan = await enqueueLoad(run.env, await mixedCorpus(3, 'stale-cancel'), { enqueue: false });
     const d = plan.docs[0]!;
     const first = d.tasks[0]!;
     // RAGFlow's cancel (run action with run=2): the task's flag and the document's run state
-    await cancelTask(env.redis, first.id);
-    await sql(env, "UPDATE document SET run = '2' WHERE id = ?", [d.doc.id]);
-    await enqueuePlan(env, plan);
-    await waitAllTasksEnded(env, plan, 120_000);
-    expect((await env.taskdb.getTask(first.id))!.progress).toBe(-1);
+    await cancelTask(run.env.redis, first.id);
+    await sql(run.env, "UPDATE document SET run = '2' WHERE id = ?", [d.doc.id]);
+    await enqueuePlan(run.env, plan);
+    await waitAllTasksEnded(run.env, plan, 120_000);
+    expect((await run.env.taskdb.getTask(first.id))!.progress).toBe(-1);
 
-    const r = await reparseDocument(actions(env), d.doc.id);
+    const r = await reparseDocument(actions(run.env), d.doc.id);
     expect(r.queued).toHaveLength(1);
     expect(r.queued[0]).not.toBe(first.id);
     // the old flag is still there, and does not touch the new task
-    expect(await env.redis.get(`${first.id}-cancel`)).toBeTruthy();
-    const after = await reloadPlan(env, plan);
-    await waitAllTasksEnded(env, after, 120_000);
-    const report = await assertInvariants(env, after);
+    expect(await run.env.redis.get(`${first.id}-cancel`)).toBeTruthy();
+    const after = await reloadPlan(run.env, plan);
+    await waitAllTasksEnded(run.env, after, 120_000);
+    const report = await assertInvariants(run.env, after);
     expect(report.failed).toBe(0);
 
     // the cancelled task's own id queued again (its row went with the re-parse, as RAGFlow's does) is
     // dropped and writes nothing: the document keeps exactly the new parse's chunks
-    await env.producer.enqueue(env.queues[0]!, { ...first });
+    await run.env.producer.enqueue(run.env.queues[0]!, { ...first });
     await sleep(3000);
-    expect(await env.taskdb.getTask(first.id)).toBeNull();
-    await assertInvariants(env, after);
+    expect(await run.env.taskdb.getTask(first.id)).toBeNull();
+    await assertInvariants(run.env, after);
   });
 
   it('re-parse unchanged reuses every task without parsing or embedding; changed, it leaves exactly the new chunks; counters exact', async () => {
-    const plan = await enqueueLoad(env, await mixedCorpus(6, 'reparse'));
-    await waitAllTasksEnded(env, plan, 120_000);
-    await assertInvariants(env, plan);
-    const before = await workConsumers(env, nats.jsm);
+    const plan = await enqueueLoad(run.env, await mixedCorpus(6, 'reparse'));
+    await waitAllTasksEnded(run.env, plan, 120_000);
+    await assertInvariants(run.env, plan);
+    const before = await workConsumers(run.env, run.nats.jsm);
 
     // unchanged: RAGFlow's reuse_prev_task_chunks takes every task over
     for (const d of plan.docs) {
-      const r = await reparseDocument(actions(env), d.doc.id);
+      const r = await reparseDocument(actions(run.env), d.doc.id);
       expect(r.queued, d.name).toEqual([]);
       expect(r.reused.length, d.name).toBe(d.tasks.length);
       expect(r.removedChunks).toBe(0);
     }
-    const reused = await reloadPlan(env, plan);
-    await waitAllTasksEnded(env, reused, 30_000);
-    await assertInvariants(env, reused);
+    const reused = await reloadPlan(run.env, plan);
+    await waitAllTasksEnded(run.env, reused, 30_000);
+    await assertInvariants(run.env, reused);
     await sleep(2000);
-    const idle = await workConsumers(env, nats.jsm);
+    const idle = await workConsumers(run.env, run.nats.jsm);
     for (const [name, c] of idle) expect(c.delivered, `${name}: nothing parsed or embedded again`).toBe(before.get(name)!.delivered);
 
     // changed parser config (smaller chunks): new tasks, none of the old chunks left, none twice
     const changed = { ...LOAD_PARSER_CONFIG, chunk_token_num: 48 };
-    for (const d of plan.docs) await sql(env, 'UPDATE document SET parser_config = ? WHERE id = ?', [JSON.stringify(changed), d.doc.id]);
+    for (const d of plan.docs) await sql(run.env, 'UPDATE document SET parser_config = ? WHERE id = ?', [JSON.stringify(changed), d.doc.id]);
     const oldIds = new Map<string, string[]>();
     for (const d of plan.docs) oldIds.set(d.doc.id, await expectedTaskChunkIds(d, d.tasks[0]!, { ...LOAD_PARSER_CONFIG, ...d.doc.parser_config }));
     for (const d of plan.docs) {
-      const r = await reparseDocument(actions(env), d.doc.id);
+      const r = await reparseDocument(actions(run.env), d.doc.id);
       expect(r.reused, d.name).toEqual([]);
       expect(r.queued.length).toBeGreaterThan(0);
     }
-    const reparsed = await reloadPlan(env, plan);
-    await waitAllTasksEnded(env, reparsed, 120_000);
+    const reparsed = await reloadPlan(run.env, plan);
+    await waitAllTasksEnded(run.env, reparsed, 120_000);
     // the invariants compare the store with the new config's chunks: any old chunk left is counted
-    const report = await assertInvariants(env, reparsed);
+    const report = await assertInvariants(run.env, reparsed);
     expect(report.failed).toBe(0);
-    const store = env.docstore();
+    const store = run.env.docstore();
     let changedChunks = 0;
     try {
       for (const d of reparsed.docs) {
@@ -395,24 +385,24 @@ describe('RAGFlow #17708, re-parse and delete: the document actions on the runni
   });
 
   it('a document deleted while its tasks run leaves no chunks, and the knowledge base counts only the rest', async () => {
-    const plan = await enqueueLoad(env, await mixedCorpus(40, 'delete-mid'), { enqueue: false });
+    const plan = await enqueueLoad(run.env, await mixedCorpus(40, 'delete-mid'), { enqueue: false });
     const big = plan.docs.filter((d) => d.data.byteLength > 50_000).sort((a, b) => b.data.byteLength - a.data.byteLength)[0] ?? plan.docs[0]!;
-    await enqueuePlan(env, plan);
-    const store = env.docstore();
+    await enqueuePlan(run.env, plan);
+    const store = run.env.docstore();
     try {
-      await env.waitFor('the document being indexed', async () => (await store.count(big.tenantId, { doc_id: big.doc.id })) > 0, { timeoutMs: 120_000, everyMs: 20 });
-      const running = await env.taskdb.getTask(big.tasks[0]!.id);
-      const r = await deleteDocument(actions(env), big.doc.id);
+      await run.env.waitFor('the document being indexed', async () => (await store.count(big.tenantId, { doc_id: big.doc.id })) > 0, { timeoutMs: 120_000, everyMs: 20 });
+      const running = await run.env.taskdb.getTask(big.tasks[0]!.id);
+      const r = await deleteDocument(actions(run.env), big.doc.id);
       expect(running!.progress, 'deleted while its task ran').toBeLessThan(1);
       expect(r.cancelledTasks).toBe(big.tasks.length);
       const rest: LoadPlan = { docs: plan.docs.filter((d) => d !== big), taskIds: plan.docs.filter((d) => d !== big).flatMap((d) => d.tasks.map((t) => t.id)) };
-      await waitAllTasksEnded(env, rest, 180_000);
+      await waitAllTasksEnded(run.env, rest, 180_000);
       // everything in flight for it has drained (the invariants wait for every consumer to be empty)
-      await assertInvariants(env, rest);
+      await assertInvariants(run.env, rest);
       await sleep(3000);
       expect(await store.count(big.tenantId, { doc_id: big.doc.id })).toBe(0);
-      expect(await env.taskdb.getDocument(big.doc.id)).toBeNull();
-      const kb = (await env.taskdb.getKnowledgebase(big.kbId))!;
+      expect(await run.env.taskdb.getDocument(big.doc.id)).toBeNull();
+      const kb = (await run.env.taskdb.getKnowledgebase(big.kbId))!;
       expect(kb.doc_num).toBe(rest.docs.length);
     } finally {
       await store.close();
