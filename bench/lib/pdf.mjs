@@ -6,14 +6,22 @@ const WORDS = 'queue parser chunk embedding index monitor stream consumer replic
 /** `n` filler words, the same for the same seed */
 export const words = (seed, n) => Array.from({ length: n }, (_, w) => WORDS[(seed * 7 + w * 3 + ((seed >> 3) % 5)) % WORDS.length]).join(' ');
 
-/** A text PDF of `pages` pages, each with a heading and `paragraphs` paragraphs that name the page. */
-export function makePdf(id, pages, paragraphs = 4) {
+/** The bytes of a pdfkit document that `draw` lays out (pages added by `draw`). */
+export function pdfkitBuffer(draw) {
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({ autoFirstPage: false });
     const parts = [];
     doc.on('data', (b) => parts.push(b));
     doc.on('end', () => resolve(Buffer.concat(parts)));
     doc.on('error', reject);
+    draw(doc);
+    doc.end();
+  });
+}
+
+/** A text PDF of `pages` pages, each with a heading and `paragraphs` paragraphs that name the page. */
+export function makePdf(id, pages, paragraphs = 4) {
+  return pdfkitBuffer((doc) => {
     for (let p = 1; p <= pages; p++) {
       doc.addPage({ size: 'LETTER', margin: 72 });
       doc.font('Helvetica').fontSize(14).text(`Report ${id}, page ${p}`, 72, 72);
@@ -23,6 +31,5 @@ export function makePdf(id, pages, paragraphs = 4) {
         y = doc.y + 12;
       }
     }
-    doc.end();
   });
 }

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import PDFDocument from 'pdfkit';
+import { pdfkitBuffer } from './pdf.mjs';
 
 const LICENSES = ['GPL-3', 'Apache-2.0', 'LGPL-2.1', 'MPL-2.0', 'GFDL-1.3', 'Artistic'];
 
@@ -26,12 +26,7 @@ function paragraphs(licenses) {
  */
 export function licensePdf(pages, { licenses = LICENSES, chars = 1800, maxChars = 2000 } = {}) {
   const paras = paragraphs(licenses);
-  return new Promise((resolve, reject) => {
-    const doc = new PDFDocument({ autoFirstPage: false });
-    const parts = [];
-    doc.on('data', (b) => parts.push(b));
-    doc.on('end', () => resolve(Buffer.concat(parts)));
-    doc.on('error', reject);
+  return pdfkitBuffer((doc) => {
     let next = 0;
     for (let p = 1; p <= pages; p++) {
       doc.addPage({ size: 'LETTER', margin: 72 });
@@ -40,7 +35,6 @@ export function licensePdf(pages, { licenses = LICENSES, chars = 1800, maxChars 
       while (text.length < chars) text += (text ? '\n' : '') + paras[next++ % paras.length];
       doc.font('Helvetica').fontSize(11).text(text.slice(0, maxChars), 72, 110, { width: 468, height: 600, ellipsis: true });
     }
-    doc.end();
   });
 }
 
