@@ -44,7 +44,8 @@ build() {
   log=$(mktemp /var/tmp/ragline-build.XXXXXX.log)
   start=$(date +%s)
   # --format docker: the OCI image format has no HEALTHCHECK, and podman would drop the Dockerfile's
-  if ! nice -n 19 podman build --format docker --pull=never --layers -t "$tag" "$@" >"$log" 2>&1; then
+  # --force-rm: a failed build leaves no working container holding its layers
+  if ! nice -n 19 podman build --format docker --pull=never --layers --force-rm -t "$tag" "$@" >"$log" 2>&1; then
     tail -40 "$log" >&2
     echo "build-local: $name failed (full log: $log)" >&2
     exit 1
