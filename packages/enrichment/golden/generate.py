@@ -10,23 +10,18 @@ with stand-ins for the imports that cannot run here (Redis, doc store, settings,
 records what they compute: the Redis keys and values RAGFlow reads and writes, tag shares and
 tag_feas, merged metadata. Writes cache_keys.jsonl, tags.jsonl and metadata.jsonl beside itself.
 """
-import importlib.util
 import json
 import os
 import sys
-import types
 
 REF = sys.argv[1] if len(sys.argv) > 1 else "/tmp/ref/ragflow"
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python-repr", "golden"))
+from floats import mark_floats  # noqa: E402
 
-
-def stub(name, **attrs):
-    mod = types.ModuleType(name)
-    mod.__path__ = []  # lets submodules be stubbed too
-    for k, v in attrs.items():
-        setattr(mod, k, v)
-    sys.modules[name] = mod
-    return mod
+sys.path.insert(0, os.path.join(HERE, "..", "..", "rag-tokenizer", "golden"))
+import standins  # noqa: E402
+from standins import Anything, stub  # noqa: E402
 
 
 class RecordingRedis:
@@ -51,17 +46,6 @@ REDIS = RecordingRedis()
 
 class OrderByExpr:
     pass
-
-
-class Anything:
-    def __init__(self, *a, **k):
-        pass
-
-    def __call__(self, *a, **k):
-        return self
-
-    def __getattr__(self, name):
-        return Anything()
 
 
 for pkg in ["common", "rag", "rag.utils", "rag.nlp", "common.doc_store"]:
@@ -96,26 +80,12 @@ stub("json_repair", loads=json.loads, JSONDecodeError=json.JSONDecodeError)
 
 
 def load(name, rel):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REF, rel))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return standins.load(name, os.path.join(REF, rel))
 
 
 graph_utils = load("ragflow_graphrag_utils", "rag/graphrag/utils.py")
 search = load("ragflow_search", "rag/nlp/search.py")
 metadata_utils = load("ragflow_metadata_utils", "common/metadata_utils.py")
-
-
-def mark_floats(v):
-    """Integral floats as {"$float": x}: JSON alone cannot tell 0.0 from 0."""
-    if isinstance(v, float) and v.is_integer():
-        return {"$float": v}
-    if isinstance(v, list):
-        return [mark_floats(x) for x in v]
-    if isinstance(v, dict):
-        return {k: mark_floats(x) for k, x in v.items()}
-    return v
 
 
 def write(name, rows):

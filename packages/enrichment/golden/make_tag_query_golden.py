@@ -27,7 +27,6 @@ and split as RAGFlow's task executor splits it. Sampling is seeded.
 import argparse
 import glob
 import hashlib
-import importlib.util
 import json
 import os
 import random
@@ -39,33 +38,7 @@ import types
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "rag-tokenizer", "golden"))
 import make_golden  # noqa: E402  (load_tokenizer, paragraphs, mo_strings, clip)
-
-
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def stub(name, **attrs):
-    mod = types.ModuleType(name)
-    mod.__path__ = []
-    mod.__dict__.update(attrs)
-    sys.modules[name] = mod
-    return mod
-
-
-class Anything:
-    def __init__(self, *a, **k):
-        pass
-
-    def __call__(self, *a, **k):
-        return self
-
-    def __getattr__(self, name):
-        return Anything()
+from standins import Anything, load, stub, stub_rag_tokenizer  # noqa: E402
 
 
 def setup_ragflow(ref, tk):
@@ -86,16 +59,7 @@ def setup_ragflow(ref, tk):
         ("common.query_base", "common/query_base.py"),
     ]:
         load(name, os.path.join(ref, rel))
-    rt = stub(
-        "rag.nlp.rag_tokenizer",
-        tokenize=tk.tokenize,
-        fine_grained_tokenize=tk.fine_grained_tokenize,
-        tag=tk.tag,
-        freq=tk.freq,
-        tradi2simp=tk._tradi2simp,
-        strQ2B=tk._strQ2B,
-        tokenizer=tk,
-    )
+    rt = stub_rag_tokenizer(tk, tokenizer=tk)
     sys.modules["rag.nlp"].rag_tokenizer = rt
     # RAGFlow's own synonym.py, for its sets; the queryer gets the ordered lookup below
     real_syn = load("ragflow_synonym", os.path.join(ref, "rag/nlp/synonym.py"))

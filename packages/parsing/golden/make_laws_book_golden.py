@@ -19,7 +19,6 @@ a checkout given on the command line with their heavy imports replaced by stand-
     (after node golden/make_laws_docx.mjs test/fixtures/laws-book)
 """
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -30,23 +29,9 @@ import zipfile
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "rag-tokenizer", "golden"))
+from standins import load, stub  # noqa: E402
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-
-
-def stub(name, **attrs):
-    mod = types.ModuleType(name)
-    mod.__dict__.update(attrs)
-    mod.__path__ = []
-    sys.modules[name] = mod
-    return mod
-
-
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 class TokenCounter:

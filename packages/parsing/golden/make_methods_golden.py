@@ -26,7 +26,6 @@ modules are loaded from a checkout given on the command line, with stand-ins for
 import argparse
 import importlib.abc
 import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -35,24 +34,10 @@ import sys
 import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "rag-tokenizer", "golden"))
+from standins import load, stub  # noqa: E402
 PKG = os.path.dirname(HERE)
 FIX = os.path.join(PKG, "test/fixtures/methods")
-
-
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def stub(name, **attrs):
-    mod = types.ModuleType(name)
-    mod.__dict__.update(attrs)
-    mod.__path__ = []
-    sys.modules[name] = mod
-    return mod
 
 
 class _Anything:

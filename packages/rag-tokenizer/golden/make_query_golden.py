@@ -17,7 +17,6 @@ frequency and part of speech alone, as Ragline does by default.
         --tokenizer <infinity rag_tokenizer.py> --hanziconv <dir> --dict <dict.txt> --out ../test/data
 """
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -28,21 +27,7 @@ import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_golden  # noqa: E402
-
-
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def stub(name, **attrs):
-    mod = types.ModuleType(name)
-    mod.__dict__.update(attrs)
-    sys.modules[name] = mod
-    return mod
+from standins import load, stub, stub_rag_tokenizer  # noqa: E402
 
 
 def main():
@@ -68,15 +53,7 @@ def main():
     empty = tempfile.mkdtemp(prefix="ragflow-base-")
     stub("common.file_utils", get_project_base_directory=lambda: empty)
     stub("rag.utils.redis_conn", REDIS_CONN=types.SimpleNamespace(is_alive=lambda: False, REDIS=None))
-    stub(
-        "rag.nlp.rag_tokenizer",
-        tokenize=tk.tokenize,
-        fine_grained_tokenize=tk.fine_grained_tokenize,
-        tag=tk.tag,
-        freq=tk.freq,
-        tradi2simp=tk._tradi2simp,
-        strQ2B=tk._strQ2B,
-    )
+    stub_rag_tokenizer(tk)
 
     class NoSynonyms:
         def __init__(self, redis=None):
