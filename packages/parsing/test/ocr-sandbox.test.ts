@@ -1,40 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParseError, ParseSandbox, type PageProgress } from '../src/index.js';
 import { Slots } from '../src/sandbox/slots.js';
 import { EN_PDF, imagePdf, renderPages } from './ocr-support.js';
-
-const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** Workers run the built package: build it when the sources are newer. */
-function ensureBuilt(): void {
-  const worker = join(pkg, 'dist', 'sandbox', 'worker.js');
-  let built = 0;
-  try {
-    built = statSync(worker).mtimeMs;
-  } catch {
-    built = 0;
-  }
-  if (built >= newestMtime(join(pkg, 'src'))) return;
-  try {
-    execFileSync(process.execPath, [join(pkg, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: pkg, stdio: 'pipe' });
-  } catch {
-    // tsc still emits on type errors elsewhere in the tree
-  }
-  statSync(worker);
-}
+import { ensureBuilt } from './built-worker.js';
 
 describe('Slots', () => {
   it('holds at most its size, serves waiters in order, and drops a cancelled wait', async () => {
