@@ -122,19 +122,55 @@ export function createIndexHandler(deps: IndexStageDeps) {
     }
   }
 
-  async function indexBatch(msg: EmbeddedBatch, ctx: DeliveryContext): Promise<void> {
-    const task = msg.task;
-    let state = (await deps.taskState.get(task.task_id)) as IndexerTaskState;
-    if (state.cancelledAt) return dropped(task, msg.batch_no, 'task cancelled');
-    if (await deps.isCancelled(task.task_id)) return cancel(task);
-    if (state.completedAt !== null) return dropped(task, msg.batch_no, 'task already complete');
+  function indexBatch(msg: EmbeddedBatch, ctx: DeliveryContext): Promise<void> {
+    const ids = msg.chunks.map((c) => c.id);
+    return indexOnce(msg.task, msg.batch_no, ctx, {
+      write: () => write(msg.task, msg),
+      writtenIds: ids,
+      chunkIds: ids,
+      tokens: msg.tokens,
+    });
+  }
 
-    const recorded = state.batches.includes(msg.batch_no);
+  /**
+   * A task's parent records (children_delimiter): written without a vector, as RAGFlow's insert_chunks
+   * writes its mothers, then recorded as one of the task's batches with no chunks and no tokens
+   * (RAGFlow's chunk_num counts children only, and its task.chunk_ids lists the chunks it inserted,
+   * not the mothers). Same exactly-once rules as an embedded batch.
+   */
+  function indexParents(msg: ParentBatch, ctx: DeliveryContext): Promise<void> {
+    const task = msg.task;
+    return indexOnce(task, msg.batch_no, ctx, {
+      write: async () => {
+        const result = await withSpan(deps.tracer, 'bulk upsert parents', { attributes: { [ATTR.chunkCount]: msg.parents.length } }, () =>
+          deps.docstore.upsertParents(task.tenant_id, msg.parents),
+        );
+        if (result.errors.length) throw upsertFailure(result.errors, msg.parents.length);
+      },
+      writtenIds: msg.parents.map((p) => p.id),
+      chunkIds: [],
+      tokens: 0,
+    });
+  }
+
+  /** Writes one batch of a task at most once, reports it, records it, and completes the task when it was the last. */
+  async function indexOnce(
+    task: TaskRef,
+    batchNo: number,
+    ctx: DeliveryContext,
+    batch: { write: () => Promise<void>; writtenIds: string[]; chunkIds: string[]; tokens: number },
+  ): Promise<void> {
+    let state = (await deps.taskState.get(task.task_id)) as IndexerTaskState;
+    if (state.cancelledAt) return dropped(task, batchNo, 'task cancelled');
+    if (await deps.isCancelled(task.task_id)) return cancel(task);
+    if (state.completedAt !== null) return dropped(task, batchNo, 'task already complete');
+
+    const recorded = state.batches.includes(batchNo);
     if (!recorded) {
-      await write(task, msg);
+      await batch.write();
       // a cancel that landed while this batch was written: take the batch out again
       if (await deps.isCancelled(task.task_id)) {
-        await deps.docstore.deleteByIds(task.tenant_id, task.kb_id, msg.chunks.map((c) => c.id));
+        await deps.docstore.deleteByIds(task.tenant_id, task.kb_id, batch.writtenIds);
         return cancel(task);
       }
       ctx.working();
@@ -152,62 +188,15 @@ export function createIndexHandler(deps: IndexStageDeps) {
         doc_id: task.doc_id,
         kb_id: task.kb_id,
         at: Date.now(),
-        batch_no: msg.batch_no,
-        chunk_ids: msg.chunks.map((c) => c.id),
-        tokens: msg.tokens,
+        batch_no: batchNo,
+        chunk_ids: batch.chunkIds,
+        tokens: batch.tokens,
         indexed_batches: state.batches.length + (recorded ? 0 : 1),
         total_batches: state.expectedBatches,
       },
-      { msgID: msgIds.batchIndexed(task, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
+      { msgID: msgIds.batchIndexed(task, batchNo), taskId: task.task_id, docId: task.doc_id },
     );
-    if (!recorded) ({ state } = await deps.taskState.recordBatch(task.task_id, msg.batch_no, msg.chunks.length, msg.tokens));
-    await maybeComplete(task, state);
-  }
-
-  /**
-   * A task's parent records (children_delimiter): written without a vector, as RAGFlow's insert_chunks
-   * writes its mothers, then recorded as one of the task's batches with no chunks and no tokens
-   * (RAGFlow's chunk_num counts children only). Same exactly-once rules as an embedded batch.
-   */
-  async function indexParents(msg: ParentBatch, ctx: DeliveryContext): Promise<void> {
-    const task = msg.task;
-    let state = (await deps.taskState.get(task.task_id)) as IndexerTaskState;
-    if (state.cancelledAt) return dropped(task, msg.batch_no, 'task cancelled');
-    if (await deps.isCancelled(task.task_id)) return cancel(task);
-    if (state.completedAt !== null) return dropped(task, msg.batch_no, 'task already complete');
-
-    const recorded = state.batches.includes(msg.batch_no);
-    if (!recorded) {
-      const result = await withSpan(deps.tracer, 'bulk upsert parents', { attributes: { [ATTR.chunkCount]: msg.parents.length } }, () =>
-        deps.docstore.upsertParents(task.tenant_id, msg.parents),
-      );
-      if (result.errors.length) throw upsertFailure(result.errors, msg.parents.length);
-      if (await deps.isCancelled(task.task_id)) {
-        await deps.docstore.deleteByIds(task.tenant_id, task.kb_id, msg.parents.map((p) => p.id));
-        return cancel(task);
-      }
-      ctx.working();
-    }
-    await deps.publisher.publish(
-      deps.names.subjects.batchIndexed,
-      BatchIndexedEvent,
-      {
-        v: 1,
-        kind: 'batch_indexed',
-        task_id: task.task_id,
-        doc_id: task.doc_id,
-        kb_id: task.kb_id,
-        at: Date.now(),
-        batch_no: msg.batch_no,
-        // RAGFlow's task.chunk_ids lists the chunks it inserted, not the mothers
-        chunk_ids: [],
-        tokens: 0,
-        indexed_batches: state.batches.length + (recorded ? 0 : 1),
-        total_batches: state.expectedBatches,
-      },
-      { msgID: msgIds.batchIndexed(task, msg.batch_no), taskId: task.task_id, docId: task.doc_id },
-    );
-    if (!recorded) ({ state } = await deps.taskState.recordBatch(task.task_id, msg.batch_no, 0, 0));
+    if (!recorded) ({ state } = await deps.taskState.recordBatch(task.task_id, batchNo, batch.chunkIds.length, batch.tokens));
     await maybeComplete(task, state);
   }
 
