@@ -203,20 +203,7 @@ class ElasticDocStore implements DocStore {
 
   async upsert(tenantId: string, docs: StoredChunk[]): Promise<UpsertResult> {
     const index = this.indexName(tenantId);
-    const errorsOut: UpsertResult['errors'] = [];
-    // last write of an id wins within a call; each id is written once
-    const byId = new Map<string, Prepared>();
-    for (const doc of docs) {
-      const rawId = (doc as { id?: unknown } | undefined)?.id;
-      try {
-        const p = this.prepare(index, doc);
-        byId.delete(p.id);
-        byId.set(p.id, p);
-      } catch (err) {
-        const e = err instanceof DocStoreError ? err : new DocStoreError(String(err), false);
-        errorsOut.push({ id: typeof rawId === 'string' ? rawId : String(rawId), reason: e.message, retryable: e.retryable });
-      }
-    }
+    const { byId, errors: errorsOut } = this.prepareAll(docs, (doc) => this.prepare(index, doc));
     const prepared = [...byId.values()];
     for (const dim of new Set(prepared.map((p) => p.dim))) {
       try {
@@ -227,13 +214,7 @@ class ElasticDocStore implements DocStore {
         byId.forEach((p, id) => p.dim === dim && byId.delete(id));
       }
     }
-    let written = 0;
-    for (const group of this.groups([...byId.values()])) {
-      const r = await this.bulk(group);
-      written += r.written;
-      errorsOut.push(...r.errors);
-    }
-    return { written, errors: errorsOut };
+    return this.bulkAll([...byId.values()], errorsOut);
   }
 
   /**
@@ -242,25 +223,16 @@ class ElasticDocStore implements DocStore {
    */
   async upsertParents(tenantId: string, parents: ParentChunk[]): Promise<UpsertResult> {
     const index = this.indexName(tenantId);
-    const errorsOut: UpsertResult['errors'] = [];
-    const byId = new Map<string, Prepared>();
-    for (const doc of parents) {
-      const rawId = (doc as { id?: unknown } | undefined)?.id;
-      try {
-        const d = doc as Record<string, unknown>;
-        const id = checkId('chunk id', d.id);
-        checkId('kb_id', d.kb_id);
-        checkId('doc_id', d.doc_id);
-        if (Object.keys(d).some(isVectorField)) throw new DocStoreError(`parent record ${id} carries a vector`, false);
-        const body = JSON.stringify(d);
-        const action = JSON.stringify({ index: { _index: index, _id: id } });
-        byId.delete(id);
-        byId.set(id, { id, dim: 0, lines: [action, body], bytes: Buffer.byteLength(action) + Buffer.byteLength(body) + 2 });
-      } catch (err) {
-        const e = err instanceof DocStoreError ? err : new DocStoreError(String(err), false);
-        errorsOut.push({ id: typeof rawId === 'string' ? rawId : String(rawId), reason: e.message, retryable: e.retryable });
-      }
-    }
+    const { byId, errors: errorsOut } = this.prepareAll(parents, (doc) => {
+      const d = doc as Record<string, unknown>;
+      const id = checkId('chunk id', d.id);
+      checkId('kb_id', d.kb_id);
+      checkId('doc_id', d.doc_id);
+      if (Object.keys(d).some(isVectorField)) throw new DocStoreError(`parent record ${id} carries a vector`, false);
+      const body = JSON.stringify(d);
+      const action = JSON.stringify({ index: { _index: index, _id: id } });
+      return { id, dim: 0, lines: [action, body], bytes: Buffer.byteLength(action) + Buffer.byteLength(body) + 2 };
+    });
     if (byId.size === 0) return { written: 0, errors: errorsOut };
     try {
       await this.ensureTenantIndex(index);
@@ -269,13 +241,36 @@ class ElasticDocStore implements DocStore {
       for (const id of byId.keys()) errorsOut.push({ id, reason: e.message, retryable: e.retryable });
       return { written: 0, errors: errorsOut };
     }
+    return this.bulkAll([...byId.values()], errorsOut);
+  }
+
+  /** Prepares each document; the last write of an id wins within a call, so each id is written once. */
+  private prepareAll<T>(docs: T[], prepareOne: (doc: T) => Prepared): { byId: Map<string, Prepared>; errors: UpsertResult['errors'] } {
+    const errors: UpsertResult['errors'] = [];
+    const byId = new Map<string, Prepared>();
+    for (const doc of docs) {
+      const rawId = (doc as { id?: unknown } | undefined)?.id;
+      try {
+        const p = prepareOne(doc);
+        byId.delete(p.id);
+        byId.set(p.id, p);
+      } catch (err) {
+        const e = err instanceof DocStoreError ? err : new DocStoreError(String(err), false);
+        errors.push({ id: typeof rawId === 'string' ? rawId : String(rawId), reason: e.message, retryable: e.retryable });
+      }
+    }
+    return { byId, errors };
+  }
+
+  /** Writes prepared documents in bounded bulk requests, adding their failures to `errors`. */
+  private async bulkAll(prepared: Prepared[], errors: UpsertResult['errors']): Promise<UpsertResult> {
     let written = 0;
-    for (const group of this.groups([...byId.values()])) {
+    for (const group of this.groups(prepared)) {
       const r = await this.bulk(group);
       written += r.written;
-      errorsOut.push(...r.errors);
+      errors.push(...r.errors);
     }
-    return { written, errors: errorsOut };
+    return { written, errors };
   }
 
   /** Bulk requests bounded by document count and body bytes. */
