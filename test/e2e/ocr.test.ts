@@ -44,15 +44,7 @@ describe('scanned PDF end to end: OCR in 12-page tasks through the five apps', (
     expect(tasks).toHaveLength(Math.ceil(PAGES / 12));
     for (const t of tasks) await env.producer.enqueue(env.queues[1]!, { ...t });
 
-    const done = await env.waitFor(
-      'scanned document done',
-      async () => {
-        const d = await env.taskdb.getDocument(doc.id);
-        if (d && d.run === '4') throw new Error(`document failed: ${d.progress_msg}`);
-        return d && d.run === '3' ? d : undefined;
-      },
-      { timeoutMs: 60_000 + PAGES * 8_000, everyMs: 500 },
-    );
+    const done = await env.waitForDocument(doc.id, 'scanned document done', { timeoutMs: 60_000 + PAGES * 8_000, everyMs: 500 });
     // every page was OCR'd and reported
     expect(done.progress_msg).toMatch(/OCR read \d+ of \d+ pages/);
 

@@ -46,15 +46,7 @@ describe('PDF end to end: page-range tasks through the six processes', () => {
     ]);
     for (const t of tasks) await env.producer.enqueue(env.queues[1]!, { ...t });
 
-    const done = await env.waitFor(
-      'document done',
-      async () => {
-        const d = await env.taskdb.getDocument(doc.id);
-        if (d && d.run === '4') throw new Error(`document failed: ${d.progress_msg}`);
-        return d && d.run === '3' ? d : undefined;
-      },
-      150_000,
-    );
+    const done = await env.waitForDocument(doc.id, 'document done', 150_000);
 
     docstore = env.docstore();
     let total = 0;

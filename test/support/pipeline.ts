@@ -115,6 +115,18 @@ export async function createEnvironment(extraEnv: Record<string, string> = {}, o
       const tail = logs.slice(-40).map((l) => `[${l.app}] ${l.line}`).join('\n');
       throw new Error(`timed out waiting for ${what}\n--- last log lines ---\n${tail}`);
     },
+    /** waits until the document's run is done ('3'); a failed run ('4') throws with its progress_msg */
+    waitForDocument(docId: string, what: string, opts: number | { timeoutMs?: number; everyMs?: number } = {}) {
+      return this.waitFor(
+        what,
+        async () => {
+          const d = await taskdb.getDocument(docId);
+          if (d && d.run === '4') throw new Error(`document failed: ${d.progress_msg}`);
+          return d && d.run === '3' ? d : undefined;
+        },
+        opts,
+      );
+    },
     /**
      * Does what RAGFlow's API server does for an upload: stores the file (bucket = kb id), writes the
      * document row and plans its task rows; the caller enqueues the returned tasks.
